@@ -1,0 +1,340 @@
+"""The cache, write side: applying a verified trust list and feed files atomically.
+
+SPEC 4.3 step 4 wants the old cache whole after a failure or a power cut at any
+point, and usable during the sync. Two mechanisms give that:
+
+- deltas are applied to the live tables inside one transaction (WAL mode keeps
+  readers on the old snapshot until it commits, and a crash rolls it back);
+- a snapshot is loaded into a fresh *slot* (a new pair of tables no reader looks
+  at), committed in batches to keep the WAL small, then swapped in by one small
+  transaction that repoints the feed. A crash before the swap leaves an orphan
+  slot, which the next sync drops.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from cache.feedformat import (
+    OP_LIFT,
+    OP_REMOVE,
+    OP_REVOKE,
+    OP_VEHICLE,
+    FeedFormatError,
+    FileEntry,
+    ItemChecker,
+    Manifest,
+    delta_header,
+    item_tag,
+    read_items,
+    snapshot_header,
+)
+from cache.schema import (
+    create_slot_tables,
+    drop_slot_tables,
+    migrate,
+    serials_table,
+    vehicles_table,
+)
+from cache.store import DB_NAME, FeedState, Store, connect
+from keys.trustlist import TrustList
+
+BATCH = 20_000
+COMMIT_EVERY = 500_000
+Progress = Callable[[int], None]
+"""Called with the number of records applied so far in the current file."""
+
+
+class SyncBusy(RuntimeError):
+    """Another sync holds this data dir."""
+
+
+class CountMismatch(FeedFormatError):
+    """The records applied do not add up to the manifest's ``total``."""
+
+
+def _no_progress(_: int) -> None:
+    pass
+
+
+class CacheWriter:
+    """The only writer of a data dir's cache (the sync lock makes sure of it)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.conn = connect(self.data_dir / DB_NAME)
+        migrate(self.conn)
+        self.store = Store(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the data dir's sync lock; a second sync fails fast instead of waiting."""
+        handle = open(self.data_dir / "sync.lock", "a+")  # noqa: SIM115
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SyncBusy("another sync is running on this data dir") from None
+            yield
+        finally:
+            handle.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def feed_state(self, feed: str) -> FeedState | None:
+        states = self.store.feed_states([feed])
+        return states[0] if states else None
+
+    def put_trust_list(self, trust: TrustList, now: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO trust_list"
+                " (id, version, issued_at, expires_at, cose, fetched_at) VALUES (1, ?, ?, ?, ?, ?)",
+                (trust.version, trust.issued_at, trust.expires_at, trust.cose, now),
+            )
+            _raise_floor(conn, trust.issued_at)
+
+    def clear_trust_list(self) -> None:
+        """Forget the trust list (the root key changed: it no longer vouches for it)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM trust_list")
+
+    def collect_garbage(self) -> None:
+        """Drop slots that no feed points at: left by a crash or replaced by a snapshot."""
+        used = {s.slot for s in self.store.feed_states()}
+        slots = [row[0] for row in self.conn.execute("SELECT slot FROM slots")]
+        names = {
+            row[0]
+            for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        orphans = [s for s in slots if s not in used]
+        orphans += [
+            int(n[1:])
+            for n in names
+            if n[:1] in "vs" and n[1:].isdigit() and int(n[1:]) not in used
+        ]
+        for slot in sorted(set(orphans)):
+            with self.transaction() as conn:
+                drop_slot_tables(conn, slot)
+                conn.execute("DELETE FROM slots WHERE slot = ?", (slot,))
+
+    def apply_deltas(
+        self,
+        state: FeedState,
+        manifest: Manifest,
+        files: Sequence[tuple[FileEntry, Path]],
+        now: int,
+        progress: Progress = _no_progress,
+    ) -> None:
+        """Apply a delta chain to the live tables in one transaction, or not at all."""
+        with self.transaction() as conn:
+            count = state.total
+            for entry, path in files:
+                count = _apply_delta(conn, state.slot, manifest.feed, entry, path, count, progress)
+            _finish(conn, state.slot, manifest, count, now)
+
+    def apply_snapshot(
+        self,
+        manifest: Manifest,
+        snapshot: Path,
+        files: Sequence[tuple[FileEntry, Path]],
+        now: int,
+        progress: Progress = _no_progress,
+    ) -> None:
+        """Load a snapshot and its deltas into a new slot, then swap it in."""
+        old = self.feed_state(manifest.feed)
+        with self.transaction() as conn:
+            slot = conn.execute(
+                "INSERT INTO slots (feed, created_at) VALUES (?, ?)", (manifest.feed, now)
+            ).lastrowid
+            assert slot is not None
+            create_slot_tables(conn, slot)
+        try:
+            count = _load_snapshot(self, slot, manifest.feed, manifest.snapshot, snapshot, progress)
+            with self.transaction() as conn:
+                for entry, path in files:
+                    count = _apply_delta(conn, slot, manifest.feed, entry, path, count, progress)
+                _finish(conn, slot, manifest, count, now)
+        except BaseException:
+            with self.transaction() as conn:
+                drop_slot_tables(conn, slot)
+                conn.execute("DELETE FROM slots WHERE slot = ?", (slot,))
+            raise
+        if old is not None:
+            with self.transaction() as conn:
+                drop_slot_tables(conn, old.slot)
+                conn.execute("DELETE FROM slots WHERE slot = ?", (old.slot,))
+
+
+def _raise_floor(conn: sqlite3.Connection, t: int) -> None:
+    conn.execute("UPDATE terminal SET clock_floor = max(clock_floor, ?) WHERE id = 1", (t,))
+
+
+def _finish(conn: sqlite3.Connection, slot: int, manifest: Manifest, count: int, now: int) -> None:
+    if count != manifest.total:
+        raise CountMismatch(
+            f"feed {manifest.feed} would hold {count} records, the manifest says {manifest.total}"
+        )
+    conn.execute(
+        "INSERT OR REPLACE INTO feeds (feed, slot, kind, scope, version, generated_at,"
+        " expires_at, total, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            manifest.feed,
+            slot,
+            manifest.kind,
+            json.dumps(list(manifest.scope), ensure_ascii=False),
+            manifest.version,
+            manifest.generated_at,
+            manifest.expires_at,
+            count,
+            now,
+        ),
+    )
+    _raise_floor(conn, manifest.generated_at)
+
+
+def _open_gzip(path: Path) -> gzip.GzipFile:
+    return gzip.GzipFile(path, "rb")
+
+
+def _load_snapshot(
+    writer: CacheWriter,
+    slot: int,
+    feed: str,
+    entry: FileEntry,
+    path: Path,
+    progress: Progress,
+) -> int:
+    """Stream a snapshot into ``slot``, checking shapes and strict order as it goes."""
+    conn = writer.conn
+    checker = ItemChecker()
+    insert_vehicle = f"INSERT INTO {vehicles_table(slot)} VALUES (?, ?, ?, ?, ?)"
+    insert_serial = f"INSERT INTO {serials_table(slot)} VALUES (?)"
+    vehicles: list[tuple] = []
+    serials: list[bytes] = []
+    last_key: tuple[str, str] | None = None
+    last_serial: bytes | None = None
+    done = 0
+
+    def flush() -> None:
+        if vehicles:
+            conn.executemany(insert_vehicle, vehicles)
+            vehicles.clear()
+        if serials:
+            conn.executemany(insert_serial, ((s,) for s in serials))
+            serials.clear()
+
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        with _open_gzip(path) as stream:
+            for item in read_items(stream, snapshot_header(feed, entry)):
+                tag = item_tag(item)
+                if tag == OP_VEHICLE:
+                    if last_serial is not None:
+                        raise FeedFormatError("a vehicle record follows the revoked serials")
+                    row = checker.vehicle(item)
+                    # Code-point order of str is the byte order of its UTF-8 form.
+                    key = (row[0], row[1])
+                    if last_key is not None and key <= last_key:
+                        raise FeedFormatError(f"snapshot not strictly sorted at {row[0]} {row[1]}")
+                    last_key = key
+                    vehicles.append(row)
+                elif tag == OP_REVOKE:
+                    if len(item) != 2:
+                        raise FeedFormatError("a revoked serial item has two elements")
+                    serial = checker.serial(item[1])
+                    if last_serial is not None and serial <= last_serial:
+                        raise FeedFormatError("revoked serials not strictly sorted")
+                    last_serial = serial
+                    serials.append(serial)
+                else:
+                    raise FeedFormatError(f"item tag {tag} does not belong in a snapshot")
+                done += 1
+                if done % BATCH == 0:
+                    flush()
+                    progress(done)
+                    if done % COMMIT_EVERY == 0:
+                        conn.execute("COMMIT")
+                        conn.execute("BEGIN IMMEDIATE")
+        flush()
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    progress(done)
+    return done
+
+
+def _apply_delta(
+    conn: sqlite3.Connection,
+    slot: int,
+    feed: str,
+    entry: FileEntry,
+    path: Path,
+    count: int,
+    progress: Progress,
+) -> int:
+    """Apply one delta file's operations inside the caller's transaction."""
+    checker = ItemChecker()
+    vt, st = vehicles_table(slot), serials_table(slot)
+    insert = f"INSERT OR IGNORE INTO {vt} VALUES (?, ?, ?, ?, ?)"
+    update = (
+        f"UPDATE {vt} SET valid_through = ?, status = ?, vehicle_type = ?"
+        " WHERE plate = ? AND plate_type = ?"
+    )
+    remove = f"DELETE FROM {vt} WHERE plate = ? AND plate_type = ?"
+    revoke = f"INSERT OR IGNORE INTO {st} VALUES (?)"
+    lift = f"DELETE FROM {st} WHERE serial = ?"
+    done = 0
+    with _open_gzip(path) as stream:
+        for item in read_items(stream, delta_header(feed, entry)):
+            tag = item_tag(item)
+            if tag == OP_VEHICLE:
+                row = checker.vehicle(item)
+                if conn.execute(insert, row).rowcount:
+                    count += 1
+                else:
+                    conn.execute(update, (row[2], row[3], row[4], row[0], row[1]))
+            elif tag == OP_REMOVE:
+                if len(item) != 3:
+                    raise FeedFormatError("a removal has three elements")
+                if not conn.execute(remove, checker.plate_key(item[1], item[2])).rowcount:
+                    raise FeedFormatError(f"delta removes absent vehicle {item[1]} {item[2]}")
+                count -= 1
+            elif tag in (OP_REVOKE, OP_LIFT):
+                if len(item) != 2:
+                    raise FeedFormatError("a serial operation has two elements")
+                serial = checker.serial(item[1])
+                if tag == OP_REVOKE:
+                    if not conn.execute(revoke, (serial,)).rowcount:
+                        raise FeedFormatError(f"delta revokes serial {serial.hex()} twice")
+                    count += 1
+                else:
+                    if not conn.execute(lift, (serial,)).rowcount:
+                        raise FeedFormatError(f"delta lifts absent revocation {serial.hex()}")
+                    count -= 1
+            else:
+                raise FeedFormatError(f"unknown delta operation {tag}")
+            done += 1
+            if done % BATCH == 0:
+                progress(done)
+    progress(done)
+    return count

@@ -1,0 +1,343 @@
+"""The feed wire format of SPEC section 4, both ways: reading and checking it here,
+writing it in ``cache.feedwriter``.
+
+Items are validated one at a time as they stream past, so a feed of any size is
+checked in constant memory. Anything that is not exactly the SPEC's shape raises
+``FeedFormatError``; the sync client turns that into a refused file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Final
+
+import cbor2
+
+from keys.cbor import (
+    Malformed,
+    decode_one,
+    is_array,
+    is_bstr,
+    is_map,
+    is_tstr,
+    is_uint,
+    require,
+    require_map,
+)
+from keys.cose import parse_sign1
+from keys.fields import MONTH_RE, PLATE_RE, PLATE_TYPE_RE
+from keys.trustlist import TrustList
+from keys.wire import ROLE_FEED, SCOPE_ALL, SERIAL_MAX, SERIAL_MIN, SIGNED_LIST_LIMIT
+
+FEED_ID_RE: Final = re.compile("[a-z0-9-]{1,32}")
+PATH_RE: Final = re.compile("[A-Za-z0-9._-]+")
+STATUS_RE: Final = re.compile("[A-Z]{1,8}")
+
+KIND_FULL: Final = "full"
+KIND_HOTLIST: Final = "hotlist"
+
+# Manifest keys (SPEC 4.1)
+M_FEED, M_VERSION, M_GENERATED_AT, M_EXPIRES_AT, M_KIND, M_SCOPE = 1, 2, 3, 4, 5, 6
+M_SNAPSHOT, M_DELTAS, M_TOTAL = 7, 8, 9
+SNAP_VERSION, SNAP_PATH, SNAP_SHA256, SNAP_SIZE, SNAP_RECORDS = 1, 2, 3, 4, 5
+DELTA_FROM, DELTA_TO, DELTA_PATH, DELTA_SHA256, DELTA_SIZE, DELTA_RECORDS = 1, 2, 3, 4, 5, 6
+# File headers (SPEC 4.2)
+H_FEED, H_VERSION, H_RECORDS = 1, 2, 3
+H_FROM, H_TO, H_DELTA_RECORDS = 2, 3, 4
+# Item tags (SPEC 4.2)
+OP_VEHICLE, OP_REVOKE, OP_REMOVE, OP_LIFT = 0, 1, 2, 3
+
+
+class FeedFormatError(ValueError):
+    """A manifest or feed file that does not follow SPEC section 4."""
+
+
+def is_feed_id(text: str) -> bool:
+    return FEED_ID_RE.fullmatch(text) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """A snapshot (``from_version`` is None) or a delta named by a manifest."""
+
+    path: str
+    sha256: bytes
+    size: int
+    records: int
+    to_version: int
+    from_version: int | None = None
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self.from_version is None
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    feed: str
+    version: int
+    generated_at: int
+    expires_at: int
+    kind: str
+    scope: tuple[str, ...]
+    snapshot: FileEntry
+    deltas: tuple[FileEntry, ...]
+    total: int
+
+    def chain(self, start: int) -> list[FileEntry] | None:
+        """The shortest run of deltas from ``start`` to this version, or None.
+
+        ``[]`` when ``start`` is already this version. Deltas that lead past the
+        manifest's version or backwards are never used.
+        """
+        if start == self.version:
+            return []
+        usable = [d for d in self.deltas if d.from_version is not None and d.to_version <= self.version]
+        paths: dict[int, list[FileEntry]] = {start: []}
+        frontier = [start]
+        while frontier:
+            nxt = []
+            for version in frontier:
+                for delta in usable:
+                    if delta.from_version == version and delta.to_version not in paths:
+                        if delta.to_version <= version:
+                            continue
+                        paths[delta.to_version] = [*paths[version], delta]
+                        nxt.append(delta.to_version)
+            if self.version in paths:
+                return paths[self.version]
+            frontier = nxt
+        return None
+
+
+def verify_manifest(data: bytes, feed_id: str, trust: TrustList) -> Manifest:
+    """SPEC 4.3 step 1 up to the version checks: signature, key and shape.
+
+    The caller compares the result with what it has applied (rollback, kind).
+    """
+    try:
+        signed = parse_sign1(data, SIGNED_LIST_LIMIT)
+    except Malformed as exc:
+        raise FeedFormatError(f"manifest is malformed: {exc}") from None
+    entry = trust.key(signed.kid)
+    if entry is None:
+        raise FeedFormatError(f"manifest signed by key {signed.kid.hex()}, not in the trust list")
+    if not signed.verify(entry.public):
+        raise FeedFormatError("manifest signature is bad")
+    manifest = parse_manifest(signed.payload)
+    if entry.role != ROLE_FEED:
+        raise FeedFormatError(
+            f"manifest signed by key {entry.kid.hex()} of role {entry.role}, not feed"
+        )
+    if not entry.covers_feed(feed_id):
+        raise FeedFormatError(
+            f"manifest signed by key {entry.kid.hex()}, not allowed for feed {feed_id}"
+        )
+    if entry.revoked:
+        raise FeedFormatError(f"manifest signed by revoked key {entry.kid.hex()}")
+    if not entry.in_window(manifest.generated_at):
+        raise FeedFormatError(
+            f"manifest generated outside the validity window of key {entry.kid.hex()}"
+        )
+    if manifest.feed != feed_id:
+        raise FeedFormatError(f"manifest is for feed {manifest.feed!r}, fetched for {feed_id!r}")
+    return manifest
+
+
+def parse_manifest(payload: bytes) -> Manifest:
+    try:
+        body = require_map(decode_one(payload), "manifest")
+        what = "manifest"
+        feed = require(body, M_FEED, is_tstr, what)
+        version = require(body, M_VERSION, is_uint, what)
+        generated_at = require(body, M_GENERATED_AT, is_uint, what)
+        expires_at = require(body, M_EXPIRES_AT, is_uint, what)
+        kind = require(body, M_KIND, is_tstr, what)
+        scope = require(body, M_SCOPE, is_array, what)
+        snapshot = _file_entry(require(body, M_SNAPSHOT, is_map, what), snapshot=True)
+        deltas = tuple(
+            _file_entry(d, snapshot=False) for d in require(body, M_DELTAS, is_array, what)
+        )
+        total = require(body, M_TOTAL, is_uint, what)
+    except Malformed as exc:
+        raise FeedFormatError(f"manifest is malformed: {exc}") from None
+    if version < 1:
+        raise FeedFormatError("manifest version must be at least 1")
+    if kind not in (KIND_FULL, KIND_HOTLIST):
+        raise FeedFormatError(f"manifest kind {kind!r} is neither full nor hotlist")
+    if not all(is_tstr(s) and s for s in scope):
+        raise FeedFormatError("manifest scope entries must be non-empty text")
+    if kind == KIND_HOTLIST and list(scope) != [SCOPE_ALL]:
+        raise FeedFormatError('a hotlist feed must have scope exactly ["*"]')
+    if snapshot.to_version > version:
+        raise FeedFormatError("manifest snapshot is newer than the manifest")
+    return Manifest(
+        feed, version, generated_at, expires_at, kind, tuple(scope), snapshot, deltas, total
+    )
+
+
+def _file_entry(raw: object, *, snapshot: bool) -> FileEntry:
+    what = "snapshot entry" if snapshot else "delta entry"
+    entry = require_map(raw, what)
+    if snapshot:
+        to_version = require(entry, SNAP_VERSION, is_uint, what)
+        from_version = None
+        keys = (SNAP_PATH, SNAP_SHA256, SNAP_SIZE, SNAP_RECORDS)
+    else:
+        from_version = require(entry, DELTA_FROM, is_uint, what)
+        to_version = require(entry, DELTA_TO, is_uint, what)
+        keys = (DELTA_PATH, DELTA_SHA256, DELTA_SIZE, DELTA_RECORDS)
+    path = require(entry, keys[0], is_tstr, what)
+    sha256 = require(entry, keys[1], lambda v: is_bstr(v, 32), what)
+    size = require(entry, keys[2], is_uint, what)
+    records = require(entry, keys[3], is_uint, what)
+    if PATH_RE.fullmatch(path) is None or path in (".", ".."):
+        raise Malformed(f"{what} path {path!r} is not a plain file name")
+    return FileEntry(path, sha256, size, records, to_version, from_version)
+
+
+# --- Feed files -------------------------------------------------------------
+
+VehicleRow = tuple[str, str, int | None, str, str | None]
+"""(plate, plate_type, valid_through as a month index, status, vehicle_type)."""
+
+
+def month_index(month: str) -> int:
+    """``YYYY-MM`` as a small integer (months since year 0): compact on disk, ordered."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def month_text(index: int) -> str:
+    year, month = divmod(index, 12)
+    return f"{year:04d}-{month + 1:02d}"
+
+
+class ItemChecker:
+    """Validates items of one file; remembers values already seen to be good.
+
+    Plate types, months, statuses and vehicle types come from small vocabularies,
+    so a memo turns their checks into a set lookup on the hot path of a sync.
+    """
+
+    def __init__(self) -> None:
+        self._types: set[str] = set()
+        self._months: dict[str, int] = {}
+        self._statuses: set[str] = set()
+        self._vtypes: set[str] = set()
+
+    def vehicle(self, item: Any) -> VehicleRow:
+        if len(item) != 6:
+            raise FeedFormatError("a vehicle record has six elements")
+        _, plate, plate_type, valid_through, status, vehicle_type = item
+        self.plate_key(plate, plate_type)
+        if valid_through is None:
+            month = None
+        else:
+            month = self._months.get(valid_through)  # type: ignore[arg-type]
+            if month is None:
+                if not (is_tstr(valid_through) and MONTH_RE.fullmatch(valid_through)):
+                    raise FeedFormatError(f"bad valid_through {valid_through!r}")
+                month = self._months[valid_through] = month_index(valid_through)
+        if status not in self._statuses:
+            if not (is_tstr(status) and is_status(status)):
+                raise FeedFormatError(f"bad status {status!r}")
+            self._statuses.add(status)
+        if vehicle_type is not None and vehicle_type not in self._vtypes:
+            if not is_tstr(vehicle_type):
+                raise FeedFormatError(f"bad vehicle_type {vehicle_type!r}")
+            self._vtypes.add(vehicle_type)
+        return plate, plate_type, month, status, vehicle_type
+
+    def plate_key(self, plate: Any, plate_type: Any) -> tuple[str, str]:
+        if type(plate) is not str or PLATE_RE.fullmatch(plate) is None:
+            raise FeedFormatError(f"bad plate {plate!r}")
+        if plate_type not in self._types:
+            if not (is_tstr(plate_type) and PLATE_TYPE_RE.fullmatch(plate_type)):
+                raise FeedFormatError(f"bad plate_type {plate_type!r}")
+            self._types.add(plate_type)
+        return plate, plate_type
+
+    @staticmethod
+    def serial(value: Any) -> bytes:
+        if type(value) is not bytes or not SERIAL_MIN <= len(value) <= SERIAL_MAX:
+            raise FeedFormatError(f"bad serial {value!r}")
+        return value
+
+
+def is_status(text: str) -> bool:
+    """One to eight distinct letters A-Z; ``A`` (normal) only alone."""
+    return (
+        STATUS_RE.fullmatch(text) is not None
+        and len(set(text)) == len(text)
+        and (text == "A" or "A" not in text)
+    )
+
+
+def item_tag(item: Any) -> int:
+    if not is_array(item) or not item or type(item[0]) is not int:
+        raise FeedFormatError("a feed item is not an array starting with an integer tag")
+    return item[0]
+
+
+def read_items(
+    stream: IO[bytes], header_check: Callable[[Any], int]
+) -> Iterator[Any]:
+    """Yield the items of a CBOR-sequence file after its header.
+
+    ``header_check`` validates the header and returns how many items follow. After
+    them the stream must be at its end. Decoding, gzip and CRC errors all become
+    ``FeedFormatError``.
+    """
+    decoder = cbor2.CBORDecoder(stream, allow_indefinite=False, allow_duplicate_keys=False)
+    try:
+        count = header_check(decoder.decode())
+        for _ in range(count):
+            yield decoder.decode()
+        try:
+            decoder.read(1)
+        except cbor2.CBORDecodeEOF:
+            return
+        raise FeedFormatError("data follows the last record")
+    except (cbor2.CBORError, EOFError, OSError, ValueError, TypeError, OverflowError) as exc:
+        if isinstance(exc, FeedFormatError):
+            raise
+        raise FeedFormatError(f"unreadable feed file: {exc}") from None
+
+
+def snapshot_header(feed: str, entry: FileEntry) -> Callable[[Any], int]:
+    def check(header: Any) -> int:
+        _expect_header(
+            header, {H_FEED: feed, H_VERSION: entry.to_version, H_RECORDS: entry.records}
+        )
+        return entry.records
+
+    return check
+
+
+def delta_header(feed: str, entry: FileEntry) -> Callable[[Any], int]:
+    def check(header: Any) -> int:
+        _expect_header(
+            header,
+            {
+                H_FEED: feed,
+                H_FROM: entry.from_version,
+                H_TO: entry.to_version,
+                H_DELTA_RECORDS: entry.records,
+            },
+        )
+        return entry.records
+
+    return check
+
+
+def _expect_header(header: Any, expected: dict[int, Any]) -> None:
+    try:
+        body = require_map(header, "file header")
+    except Malformed as exc:
+        raise FeedFormatError(str(exc)) from None
+    for key, want in expected.items():
+        got = body.get(key)
+        if type(got) is not type(want) or got != want:
+            raise FeedFormatError(f"file header key {key} is {got!r}, expected {want!r}")

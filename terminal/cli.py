@@ -1,0 +1,293 @@
+"""The ``vicheck`` command (SPEC section 7).
+
+Imports are lazy on purpose: ``verify`` and ``lookup`` load only the standard
+library, cbor2, PyNaCl and sqlite3, never Textual, OpenCV, httpx or sqlite-utils,
+because a check at the roadside should answer before the officer looks up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from terminal.strings import Catalogue, detect_language
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_SYNC_FAILED = 6
+
+
+class CliError(Exception):
+    """An error with a SPEC error code; exit 2 unless said otherwise."""
+
+    def __init__(self, code: str, detail: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.exit_code = exit_code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors our way (JSON when asked), still exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError("BAD_INPUT", message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="the terminal's state (default: $VICHECK_DATA_DIR or ~/.local/share/vicheck)",
+    )
+    common.add_argument("--lang", default=argparse.SUPPRESS, help="zh_CN or en (default: locale)")
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", help="print one JSON object")
+    at_flag = argparse.ArgumentParser(add_help=False)
+    at_flag.add_argument("--at", help="check at this ISO 8601 time (with offset) instead of now")
+
+    parser = _Parser(
+        prog="vicheck",
+        description="Enforcement terminal for electronic vehicle inspection certificates.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    init = sub.add_parser("init", parents=[common, json_flag], help="configure a data dir")
+    init.add_argument("--root-key", required=True, help="root public key, 64 hex digits")
+    init.add_argument("--server", required=True, help="base URL of the feed server")
+    init.add_argument("--feed", action="append", required=True, help="feed id (repeatable)")
+
+    sub.add_parser("sync", parents=[common, json_flag], help="trust list, then every feed")
+
+    verify = sub.add_parser(
+        "verify", parents=[common, json_flag, at_flag], help="check a certificate's QR text"
+    )
+    source = verify.add_mutually_exclusive_group(required=True)
+    source.add_argument("text", nargs="?", help="the QR text, or - to read it from stdin")
+    source.add_argument("--image", help="a picture holding the QR code")
+
+    lookup = sub.add_parser(
+        "lookup", parents=[common, json_flag, at_flag], help="look a plate up (no code shown)"
+    )
+    lookup.add_argument("plate")
+    lookup.add_argument("--type", dest="plate_type", help="plate type, two digits")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    want_json = "--json" in argv
+    catalogue = Catalogue(detect_language(_peek_lang(argv)))
+    try:
+        args = build_parser().parse_args(argv)
+        catalogue = Catalogue(detect_language(getattr(args, "lang", None)))
+        data_dir = Path(getattr(args, "data_dir", None) or _default_data_dir())
+        handler = {
+            "init": _init,
+            "sync": _sync,
+            "verify": _verify,
+            "lookup": _lookup,
+            None: _ui,
+        }[args.command]
+        return handler(args, data_dir, catalogue)
+    except CliError as exc:
+        _report_error(exc.code, exc.detail, catalogue, want_json)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the contract: exit 1 for anything unexpected, no traceback
+        if os.environ.get("VICHECK_DEBUG"):
+            raise
+        _report_error("INTERNAL", f"{type(exc).__name__}: {exc}", catalogue, want_json)
+        return EXIT_UNEXPECTED
+
+
+def run() -> NoReturn:
+    sys.exit(main())
+
+
+def _peek_lang(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def _default_data_dir() -> Path:
+    from terminal.config import default_data_dir
+
+    return default_data_dir()
+
+
+def _report_error(code: str, detail: str, catalogue: Catalogue, want_json: bool) -> None:
+    message = catalogue.text(f"error.{code}", detail=detail)
+    if want_json:
+        _print_json({"error": {"code": code, "message": message}})
+    else:
+        print(f"vicheck: {message}", file=sys.stderr)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _load_config(data_dir: Path) -> Any:
+    from terminal.config import ConfigError, Config, NotInitialised
+
+    try:
+        return Config.load(data_dir)
+    except NotInitialised as exc:
+        raise CliError("NOT_INITIALISED", str(exc)) from None
+    except ConfigError as exc:
+        raise CliError("BAD_INPUT", str(exc)) from None
+
+
+def _clock(args: argparse.Namespace) -> Any:
+    from terminal.clock import BadTime, Clock
+
+    if args.at is None:
+        return Clock()
+    try:
+        return Clock.parse_at(args.at)
+    except BadTime as exc:
+        raise CliError("BAD_INPUT", str(exc)) from None
+
+
+def _checker(args: argparse.Namespace, data_dir: Path) -> Any:
+    from cache.store import Store, StoreError
+    from terminal.verdict import Checker
+
+    config = _load_config(data_dir)
+    clock = _clock(args)
+    try:
+        store = Store.open(data_dir)
+    except StoreError as exc:
+        raise CliError("NOT_INITIALISED", str(exc)) from None
+    return Checker(store, config.feeds, clock)
+
+
+def _emit_result(result: Any, args: argparse.Namespace, catalogue: Catalogue) -> int:
+    from terminal.render import result_json, result_text
+
+    if args.json:
+        _print_json(result_json(result, catalogue))
+    else:
+        print(result_text(result, catalogue))
+    return result.verdict.exit_code
+
+
+def _verify(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+    checker = _checker(args, data_dir)
+    if args.image is not None:
+        text = _read_image(args.image)
+    elif args.text == "-":
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError("BAD_INPUT", f"cannot read the QR text from stdin: {exc}") from None
+    else:
+        text = args.text
+    return _emit_result(checker.verify(text.strip()), args, catalogue)
+
+
+def _read_image(path: str) -> str:
+    from terminal.imagescan import ImageUnreadable, NoCodeFound, read_code_from_file
+
+    try:
+        return read_code_from_file(Path(path))
+    except ImageUnreadable as exc:
+        raise CliError("BAD_INPUT", str(exc)) from None
+    except NoCodeFound as exc:
+        raise CliError("NO_CODE_FOUND", str(exc)) from None
+
+
+def _lookup(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+    from terminal.verdict import BadPlate
+
+    checker = _checker(args, data_dir)
+    try:
+        result = checker.lookup(args.plate, args.plate_type)
+    except BadPlate as exc:
+        raise CliError("BAD_PLATE", str(exc)) from None
+    return _emit_result(result, args, catalogue)
+
+
+def _init(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+    from cache.apply import CacheWriter
+    from cache.feedformat import is_feed_id
+    from keys.keypair import KeyFileError, parse_public_hex
+    from terminal.config import Config, ConfigError, NotInitialised
+
+    try:
+        root_key = parse_public_hex(args.root_key)
+    except KeyFileError as exc:
+        raise CliError("BAD_INPUT", f"--root-key: {exc}") from None
+    bad = [f for f in args.feed if not is_feed_id(f)]
+    if bad:
+        raise CliError("BAD_INPUT", f"feed id {bad[0]!r} does not match [a-z0-9-]{{1,32}}")
+    if not args.server.startswith(("http://", "https://")):
+        raise CliError("BAD_INPUT", f"--server {args.server!r} is not an http(s) URL")
+    feeds = tuple(dict.fromkeys(args.feed))
+    try:
+        previous = Config.load(data_dir)
+    except (NotInitialised, ConfigError):
+        previous = None
+    try:
+        writer = CacheWriter(data_dir)
+    except OSError as exc:
+        raise CliError("BAD_INPUT", f"cannot create the data dir {data_dir}: {exc}") from None
+    try:
+        if previous is not None and previous.root_key != root_key:
+            writer.clear_trust_list()  # signed by another root: no longer trusted
+    finally:
+        writer.close()
+    Config(root_key, args.server.rstrip("/"), feeds).save(data_dir)
+    message = catalogue.text(
+        "init.done", data_dir=data_dir, server=args.server, feeds=", ".join(feeds)
+    )
+    if args.json:
+        _print_json({"data_dir": str(data_dir), "server": args.server, "feeds": list(feeds)})
+    else:
+        print(message)
+    return EXIT_OK
+
+
+def _sync(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+    import time
+
+    from cache.sync import sync
+
+    config = _load_config(data_dir)
+    report = sync(data_dir, config.server, config.root_key, config.feeds, time.time)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        t = catalogue.text
+        trust = report.trust_list
+        line = f"{t('label.trust_list')}: {t('sync.' + trust.status)} v{trust.version}"
+        print(line + (f" ({trust.error})" if trust.error else ""))
+        for feed in report.feeds:
+            line = (
+                f"{t('label.feed')} {feed.feed}: {t('sync.' + feed.status)}"
+                f" {feed.from_version} -> {feed.to_version} ({feed.method}, {feed.bytes} B)"
+            )
+            print(line + (f" ({feed.error})" if feed.error else ""))
+    return EXIT_OK if report.ok else EXIT_SYNC_FAILED
+
+
+def _ui(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+    raise CliError(
+        "BAD_INPUT",
+        "the full-screen terminal is not part of this build yet; use init, sync, verify"
+        " or lookup (see vicheck --help)",
+    )

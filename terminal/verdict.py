@@ -1,0 +1,180 @@
+"""The verdict engine of SPEC section 6: a certificate or a plate in, a verdict out.
+
+It composes ``keys`` (is the code authentic?) with ``cache`` (what is the
+vehicle's status?), ranks the reasons by the one severity table in
+``keys.reasons``, and takes "now" from the terminal's one clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cache.store import FeedState, Store, VehicleRecord
+from keys import reasons as R
+from keys.cbor import Malformed
+from keys.certificate import Certificate, authenticate, read_qr_text
+from keys.fields import is_plate_type, is_valid_plate, month_end, normalize_plate
+from keys.reasons import Severity, Verdict
+from terminal.clock import Clock
+
+
+class BadPlate(ValueError):
+    """SPEC 6.2: a plate or plate type that is not valid is a usage error."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    certificate: Certificate | None
+    vehicles: tuple[VehicleRecord, ...]
+    checked_at: float
+    plate: str | None = None
+    plate_type: str | None = None
+
+
+class _Reasons:
+    """Collects reasons, each code once (at its worst severity)."""
+
+    def __init__(self) -> None:
+        self._by_code: dict[str, Severity] = {}
+
+    def add(self, code: str, severity: Severity | None = None) -> None:
+        sev = R.SEVERITY[code] if severity is None else severity
+        self._by_code[code] = max(sev, self._by_code.get(code, Severity.NONE))
+
+    def result(
+        self,
+        now: float,
+        certificate: Certificate | None = None,
+        vehicles: Sequence[VehicleRecord] = (),
+        plate: str | None = None,
+        plate_type: str | None = None,
+    ) -> CheckResult:
+        worst = max(self._by_code.values(), default=Severity.NONE)
+        items = tuple(Reason(c, s) for c, s in self._by_code.items())
+        return CheckResult(
+            Verdict.for_worst(worst), items, certificate, tuple(vehicles), now, plate, plate_type
+        )
+
+
+class Checker:
+    """Checks against one store and one list of subscribed feeds."""
+
+    def __init__(self, store: Store, feeds: Sequence[str], clock: Clock) -> None:
+        self.store = store
+        self.feeds = tuple(feeds)
+        self.clock = clock
+
+    def now(self) -> float:
+        return self.clock.now(self.store.clock_floor())
+
+    def verify(self, text: str) -> CheckResult:
+        """SPEC 6.1 for a QR text (already stripped of surrounding whitespace)."""
+        with self.store.reading():
+            return self._verify(text)
+
+    def lookup(self, plate: str, plate_type: str | None = None) -> CheckResult:
+        """SPEC 6.2 for a plate typed by the officer (any form; normalised here)."""
+        normal = normalize_plate(plate)
+        if not is_valid_plate(normal):
+            raise BadPlate(f"{plate!r} is not a valid plate")
+        if plate_type is not None and not is_plate_type(plate_type):
+            raise BadPlate(f"plate type {plate_type!r} is not two digits")
+        with self.store.reading():
+            return self._lookup(normal, plate_type)
+
+    def _verify(self, text: str) -> CheckResult:
+        now = self.now()
+        found = _Reasons()
+        try:
+            code = read_qr_text(text)
+        except Malformed:
+            found.add(R.FORMAT)
+            return found.result(now)
+        trust = self.store.trust_list()
+        if trust is None:
+            found.add(R.NO_TRUST_LIST)
+            return found.result(now)
+        fresh = trust.is_fresh(now)
+        if not fresh:
+            found.add(R.TRUST_STALE)
+        auth = authenticate(code, trust, now)
+        cert = auth.certificate
+        if cert is None or auth.problems:
+            for problem in auth.problems:
+                if problem == R.UNKNOWN_KEY:
+                    found.add(problem, Severity.INVALID if fresh else Severity.CHECK)
+                else:
+                    found.add(problem)
+            return found.result(now, cert)
+        states = self.store.feed_states(self.feeds)
+        if any(self.store.is_revoked(s, cert.serial) for s in states):
+            found.add(R.REVOKED)
+        any_hotlist_fresh = any(s.is_hotlist and s.is_fresh(now) for s in states)
+        records = self._status(
+            states,
+            cert.plate,
+            cert.plate_type,
+            now,
+            found,
+            Severity.INFO if any_hotlist_fresh else Severity.CHECK,
+        )
+        # Step 8: the latest validity among the certificate and the records found.
+        months = [cert.valid_through, *(r.valid_through for r in records if r.valid_through)]
+        if month_end(max(months)) <= now:
+            found.add(R.EXPIRED)
+        elif month_end(cert.valid_through) <= now:
+            found.add(R.SUPERSEDED)
+        return found.result(now, cert, records, cert.plate, cert.plate_type)
+
+    def _lookup(self, plate: str, plate_type: str | None) -> CheckResult:
+        now = self.now()
+        found = _Reasons()
+        states = self.store.feed_states(self.feeds)
+        records = self._status(states, plate, plate_type, now, found, Severity.CHECK)
+        by_vehicle: dict[tuple[str, str], list[str]] = {}
+        for r in records:
+            months = by_vehicle.setdefault((r.plate, r.plate_type), [])
+            if r.valid_through:
+                months.append(r.valid_through)
+        if any(not months or month_end(max(months)) <= now for months in by_vehicle.values()):
+            found.add(R.EXPIRED)
+        return found.result(now, None, records, plate, plate_type)
+
+    def _status(
+        self,
+        states: Sequence[FeedState],
+        plate: str,
+        plate_type: str | None,
+        now: float,
+        found: _Reasons,
+        not_covered: Severity,
+    ) -> list[VehicleRecord]:
+        """SPEC 6.1 step 7, shared by both checks."""
+        covering = [s for s in states if s.covers(plate)]
+        records: list[VehicleRecord] = []
+        if covering:
+            for state in covering:
+                records += self.store.records(state, plate, plate_type)
+            if not records:
+                found.add(R.NOT_IN_CACHE)
+            if any(not s.is_fresh(now) for s in covering):
+                found.add(R.CACHE_STALE)
+        else:
+            found.add(R.NOT_COVERED, not_covered)
+        for state in states:
+            if state.is_hotlist:
+                records += self.store.records(state, plate, plate_type)
+        for record in records:
+            for letter in record.status:
+                if letter != "A":
+                    found.add(R.STATUS_PREFIX + letter, R.status_severity(letter))
+        return records
