@@ -4,11 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test lint bench vectors clean
+.PHONY: venv sysdeps test lint bench vectors clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+# System libraries the Python packages load at run time (pyzbar needs libzbar0).
+sysdeps:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0'; then \
+		echo "installing libzbar0"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libzbar0 >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml Makefile | sysdeps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'

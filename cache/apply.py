@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import gzip
 import json
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,8 @@ from cache.schema import (
 from cache.store import DB_NAME, FeedState, Store, connect
 from keys.trustlist import TrustList
 
+DOWNLOAD_PREFIX = ".sync-"
+"""Downloads of a sync go to a folder of this prefix in the data dir."""
 BATCH = 20_000
 COMMIT_EVERY = 500_000
 Progress = Callable[[int], None]
@@ -118,7 +121,12 @@ class CacheWriter:
             conn.execute("DELETE FROM trust_list")
 
     def collect_garbage(self) -> None:
-        """Drop slots that no feed points at: left by a crash or replaced by a snapshot."""
+        """Drop what a killed sync left: slots no feed points at, download folders.
+
+        Called with the sync lock held, so nothing found here belongs to a live sync.
+        """
+        for leftover in self.data_dir.glob(f"{DOWNLOAD_PREFIX}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
         used = {s.slot for s in self.store.feed_states()}
         slots = [row[0] for row in self.conn.execute("SELECT slot FROM slots")]
         names = {
@@ -246,7 +254,11 @@ def _load_snapshot(
     try:
         with _open_gzip(path) as stream:
             for item in read_items(stream, snapshot_header(feed, entry)):
-                tag = item_tag(item)
+                # Inlined item_tag(): this loop runs once per vehicle.
+                if type(item) is list and item and type(item[0]) is int:
+                    tag = item[0]
+                else:
+                    tag = item_tag(item)  # raises: not an array with an int tag
                 if tag == OP_VEHICLE:
                     if last_serial is not None:
                         raise FeedFormatError("a vehicle record follows the revoked serials")

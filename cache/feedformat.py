@@ -8,7 +8,9 @@ checked in constant memory. Anything that is not exactly the SPEC's shape raises
 
 from __future__ import annotations
 
+import io
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Final
@@ -25,6 +27,7 @@ from keys.cbor import (
     is_uint,
     require,
     require_map,
+    strict_decoder,
 )
 from keys.cose import parse_sign1
 from keys.fields import MONTH_RE, PLATE_RE, PLATE_TYPE_RE
@@ -94,7 +97,9 @@ class Manifest:
         """
         if start == self.version:
             return []
-        usable = [d for d in self.deltas if d.from_version is not None and d.to_version <= self.version]
+        usable = [
+            d for d in self.deltas if d.from_version is not None and d.to_version <= self.version
+        ]
         paths: dict[int, list[FileEntry]] = {start: []}
         frontier = [start]
         while frontier:
@@ -214,6 +219,10 @@ def month_text(index: int) -> str:
     return f"{year:04d}-{month + 1:02d}"
 
 
+_UNSEEN = object()
+_plate_match = PLATE_RE.fullmatch
+
+
 class ItemChecker:
     """Validates items of one file; remembers values already seen to be good.
 
@@ -223,40 +232,60 @@ class ItemChecker:
 
     def __init__(self) -> None:
         self._types: set[str] = set()
-        self._months: dict[str, int] = {}
+        self._months: dict[Any, Any] = {}
         self._statuses: set[str] = set()
         self._vtypes: set[str] = set()
 
     def vehicle(self, item: Any) -> VehicleRow:
+        """Check a ``[0, plate, plate_type, month | null, status, vehicle_type | null]``.
+
+        The hot path of a sync: one call per vehicle, so checks are inlined and the
+        small vocabularies are memoised.
+        """
         if len(item) != 6:
             raise FeedFormatError("a vehicle record has six elements")
         _, plate, plate_type, valid_through, status, vehicle_type = item
-        self.plate_key(plate, plate_type)
-        if valid_through is None:
-            month = None
-        else:
-            month = self._months.get(valid_through)  # type: ignore[arg-type]
-            if month is None:
-                if not (is_tstr(valid_through) and MONTH_RE.fullmatch(valid_through)):
-                    raise FeedFormatError(f"bad valid_through {valid_through!r}")
-                month = self._months[valid_through] = month_index(valid_through)
-        if status not in self._statuses:
-            if not (is_tstr(status) and is_status(status)):
-                raise FeedFormatError(f"bad status {status!r}")
-            self._statuses.add(status)
-        if vehicle_type is not None and vehicle_type not in self._vtypes:
-            if not is_tstr(vehicle_type):
-                raise FeedFormatError(f"bad vehicle_type {vehicle_type!r}")
-            self._vtypes.add(vehicle_type)
-        return plate, plate_type, month, status, vehicle_type
+        if type(plate) is not str or _plate_match(plate) is None:
+            raise FeedFormatError(f"bad plate {plate!r}")
+        try:
+            if plate_type not in self._types:
+                self._check_type(plate_type)
+            month = self._months.get(valid_through, _UNSEEN) if valid_through is not None else None
+            if month is _UNSEEN:
+                month = self._check_month(valid_through)
+            if status not in self._statuses:
+                self._check_status(status)
+            if vehicle_type is not None and vehicle_type not in self._vtypes:
+                if not is_tstr(vehicle_type):
+                    raise FeedFormatError(f"bad vehicle_type {vehicle_type!r}")
+                self._vtypes.add(vehicle_type)
+        except TypeError:  # an unhashable field (array, map) met a memo lookup
+            raise FeedFormatError(f"a vehicle record field has the wrong type: {item!r}") from None
+        return plate, plate_type, month, status, vehicle_type  # type: ignore[return-value]
+
+    def _check_type(self, plate_type: Any) -> None:
+        if not (is_tstr(plate_type) and PLATE_TYPE_RE.fullmatch(plate_type)):
+            raise FeedFormatError(f"bad plate_type {plate_type!r}")
+        self._types.add(plate_type)
+
+    def _check_month(self, valid_through: Any) -> int:
+        if not (is_tstr(valid_through) and MONTH_RE.fullmatch(valid_through)):
+            raise FeedFormatError(f"bad valid_through {valid_through!r}")
+        month = self._months[valid_through] = month_index(valid_through)
+        return month
+
+    def _check_status(self, status: Any) -> None:
+        if not (is_tstr(status) and is_status(status)):
+            raise FeedFormatError(f"bad status {status!r}")
+        self._statuses.add(status)
 
     def plate_key(self, plate: Any, plate_type: Any) -> tuple[str, str]:
         if type(plate) is not str or PLATE_RE.fullmatch(plate) is None:
             raise FeedFormatError(f"bad plate {plate!r}")
+        if type(plate_type) is not str:
+            raise FeedFormatError(f"bad plate_type {plate_type!r}")
         if plate_type not in self._types:
-            if not (is_tstr(plate_type) and PLATE_TYPE_RE.fullmatch(plate_type)):
-                raise FeedFormatError(f"bad plate_type {plate_type!r}")
-            self._types.add(plate_type)
+            self._check_type(plate_type)
         return plate, plate_type
 
     @staticmethod
@@ -281,29 +310,73 @@ def item_tag(item: Any) -> int:
     return item[0]
 
 
-def read_items(
-    stream: IO[bytes], header_check: Callable[[Any], int]
-) -> Iterator[Any]:
+def read_items(stream: IO[bytes], header_check: Callable[[Any], int]) -> Iterator[Any]:
     """Yield the items of a CBOR-sequence file after its header.
 
     ``header_check`` validates the header and returns how many items follow. After
     them the stream must be at its end. Decoding, gzip and CRC errors all become
     ``FeedFormatError``.
     """
-    decoder = cbor2.CBORDecoder(stream, allow_indefinite=False, allow_duplicate_keys=False)
+    end = object()
     try:
-        count = header_check(decoder.decode())
+        items = _cbor_sequence(stream)
+        header = next(items, end)
+        if header is end:
+            raise FeedFormatError("empty feed file")
+        count = header_check(header)
         for _ in range(count):
-            yield decoder.decode()
-        try:
-            decoder.read(1)
-        except cbor2.CBORDecodeEOF:
-            return
-        raise FeedFormatError("data follows the last record")
-    except (cbor2.CBORError, EOFError, OSError, ValueError, TypeError, OverflowError) as exc:
-        if isinstance(exc, FeedFormatError):
-            raise
+            item = next(items, end)
+            if item is end:
+                raise FeedFormatError("feed file holds fewer records than its header says")
+            yield item
+        if next(items, end) is not end:
+            raise FeedFormatError("data follows the last record")
+    except FeedFormatError:
+        raise
+    except (
+        cbor2.CBORError,
+        EOFError,
+        OSError,
+        ValueError,
+        TypeError,
+        OverflowError,
+        zlib.error,
+    ) as exc:
         raise FeedFormatError(f"unreadable feed file: {exc}") from None
+
+
+CHUNK = 1 << 20
+
+
+def _cbor_sequence(stream: IO[bytes]) -> Iterator[Any]:
+    """Decode a CBOR sequence from a stream, one decompressed chunk at a time.
+
+    cbor2 reads ahead and seeks back; on a gzip stream a backward seek restarts
+    decompression, which makes item-by-item decoding quadratic. Decoding from an
+    in-memory chunk keeps seeks free and memory bounded by the chunk (or the
+    largest single item).
+    """
+    buffer = b""
+    at_end = False
+    while True:
+        source = io.BytesIO(buffer)
+        decoder = strict_decoder(source)
+        used = 0
+        while used < len(buffer):
+            try:
+                item = decoder.decode()
+            except cbor2.CBORDecodeEOF:
+                if at_end:
+                    raise FeedFormatError("feed file ends inside a record") from None
+                break  # the item continues in the next chunk
+            used = source.tell()
+            yield item
+        buffer = buffer[used:]
+        if at_end:
+            return
+        more = stream.read(CHUNK)
+        at_end = not more
+        buffer += more
 
 
 def snapshot_header(feed: str, entry: FileEntry) -> Callable[[Any], int]:

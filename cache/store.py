@@ -124,9 +124,7 @@ class Store:
     def feed_states(self, feeds: Iterable[str] | None = None) -> list[FeedState]:
         """Applied feeds, in the order asked (those never synced are left out)."""
         rows = {
-            row[0]: FeedState(
-                row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:9]
-            )
+            row[0]: FeedState(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:9])
             for row in self._conn.execute(
                 "SELECT feed, slot, kind, scope, version, generated_at, expires_at, total,"
                 " synced_at FROM feeds"
@@ -148,9 +146,7 @@ class Store:
             sql += " AND plate_type = ?"
             args = (plate, plate_type)
         return [
-            VehicleRecord(
-                feed.feed, p, t, None if vt is None else month_text(vt), status, vtype
-            )
+            VehicleRecord(feed.feed, p, t, None if vt is None else month_text(vt), status, vtype)
             for p, t, vt, status, vtype in self._conn.execute(sql, args)
         ]
 

@@ -9,6 +9,7 @@ applied stays applied.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from cache.apply import CacheWriter, CountMismatch, Progress, SyncBusy
+from cache.apply import DOWNLOAD_PREFIX, CacheWriter, CountMismatch, Progress, SyncBusy
 from cache.feedformat import FeedFormatError, FileEntry, verify_manifest
 from cache.fetch import Fetcher, FetchError
 from cache.store import FeedState
@@ -165,7 +166,9 @@ class _Session:
     def sync_trust_list(self) -> TrustListReport:
         held = self.trust
         try:
-            data = Fetcher(self.client).fetch_small(f"{self.server}/trustlist.cose", SIGNED_LIST_LIMIT)
+            data = Fetcher(self.client).fetch_small(
+                f"{self.server}/trustlist.cose", SIGNED_LIST_LIMIT
+            )
             fetched = verify_trust_list(data, self.root_public)
         except (FetchError, TrustListError) as exc:
             return TrustListReport(FAILED, held and held.version, str(exc))
@@ -188,11 +191,15 @@ class _Session:
         report = FeedReport(feed, from_version=state and state.version)
         report.to_version = report.from_version
         fetcher = Fetcher(self.client)
-        workdir = Path(tempfile.mkdtemp(prefix=f".sync-{feed}-", dir=self.writer.data_dir))
+        workdir = Path(
+            tempfile.mkdtemp(prefix=f"{DOWNLOAD_PREFIX}{feed}-", dir=self.writer.data_dir)
+        )
         try:
             self._sync_feed(feed, state, report, fetcher, workdir)
         except (SyncRefused, FetchError, FeedFormatError) as exc:
             report.status, report.error = FAILED, str(exc)
+        except (sqlite3.Error, OSError) as exc:  # disk full, unwritable data dir, ...
+            report.status, report.error = FAILED, f"cannot write the cache: {exc}"
         finally:
             report.bytes = fetcher.bytes
             shutil.rmtree(workdir, ignore_errors=True)
@@ -216,9 +223,7 @@ class _Session:
         )
         if state is not None:
             if manifest.kind != state.kind:
-                raise SyncRefused(
-                    f"feed {feed} is {state.kind}, the manifest says {manifest.kind}"
-                )
+                raise SyncRefused(f"feed {feed} is {state.kind}, the manifest says {manifest.kind}")
             if manifest.version < state.version:
                 raise SyncRefused(
                     f"manifest version {manifest.version} of feed {feed} is older than"
@@ -236,7 +241,11 @@ class _Session:
                 self.writer.apply_deltas(
                     state, manifest, paths, self.now(), self._progress(feed, manifest.total)
                 )
-                report.status, report.method, report.to_version = UPDATED, METHOD_DELTA, manifest.version
+                report.status, report.method, report.to_version = (
+                    UPDATED,
+                    METHOD_DELTA,
+                    manifest.version,
+                )
                 return
             except (FetchError, FeedFormatError, CountMismatch) as exc:
                 delta_error = exc  # SPEC 4.3 step 2: fall back to the snapshot

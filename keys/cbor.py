@@ -20,10 +20,58 @@ class Malformed(ValueError):
     """The bytes are not the CBOR structure the SPEC requires."""
 
 
+def _keep_tag(tag: int) -> Any:
+    def decode(value: Any, immutable: bool = False) -> cbor2.CBORTag:
+        return cbor2.CBORTag(tag, value)
+
+    return decode
+
+
+# cbor2 turns these tags into Python values (a bignum into an int, tag 55799 into
+# its content, ...). The SPEC has no tags but 18, so each is kept as a tag, which no
+# type check accepts: a tagged "uint" is not a uint.
+_SEMANTIC_TAGS = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    25,
+    28,
+    29,
+    30,
+    35,
+    36,
+    37,
+    52,
+    54,
+    100,
+    256,
+    258,
+    260,
+    261,
+    1004,
+    55799,
+)
+STRICT = {
+    "allow_indefinite": False,
+    "allow_duplicate_keys": False,
+    "semantic_decoders": {tag: _keep_tag(tag) for tag in _SEMANTIC_TAGS},
+}
+
+
+def strict_decoder(stream: io.BytesIO | Any, max_depth: int = 400) -> cbor2.CBORDecoder:
+    """A cbor2 decoder with every leniency the SPEC does not allow turned off."""
+    return cbor2.CBORDecoder(stream, max_depth=max_depth, **STRICT)
+
+
 def decode_one(data: bytes) -> Any:
     """Decode exactly one definite-length CBOR item that uses up ``data``."""
     stream = io.BytesIO(data)
-    decoder = cbor2.CBORDecoder(stream, allow_indefinite=False, allow_duplicate_keys=False)
+    # A nesting depth can never exceed the byte count; cap it so the C decoder's
+    # recursion stays shallow for large inputs (certificates are at most 1,024 bytes).
+    decoder = strict_decoder(stream, max_depth=min(len(data) + 1, 2048))
     try:
         item = decoder.decode()
     except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError) as exc:

@@ -142,7 +142,7 @@ def _print_json(obj: Any) -> None:
 
 
 def _load_config(data_dir: Path) -> Any:
-    from terminal.config import ConfigError, Config, NotInitialised
+    from terminal.config import Config, ConfigError, NotInitialised
 
     try:
         return Config.load(data_dir)

@@ -27,7 +27,8 @@ def default_data_dir() -> Path:
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    home = os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = os.environ.get("XDG_DATA_HOME") or home
     return Path(base) / "vicheck"
 
 

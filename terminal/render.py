@@ -6,14 +6,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from keys.fields import CST
+from keys.fields import CST, civil_from_days
 from terminal.strings import Catalogue
 from terminal.verdict import CheckResult
 
 
 def iso(t: float) -> str:
-    """Times in output: ISO 8601 with an offset, in China Standard Time."""
-    return datetime.fromtimestamp(int(t), CST).isoformat()
+    """Times in output: ISO 8601 with an offset, in China Standard Time.
+
+    A signed time may be any uint (up to 2**63 - 1 seconds), far past what
+    ``datetime`` holds; such a time is written with its full year number.
+    """
+    seconds = int(t)
+    try:
+        return datetime.fromtimestamp(seconds, CST).isoformat()
+    except (ValueError, OverflowError, OSError):
+        local = seconds + 8 * 3600
+        days, rest = divmod(local, 86400)
+        year, month, day = civil_from_days(days)
+        hh, rest = divmod(rest, 3600)
+        mm, ss = divmod(rest, 60)
+        return f"{year:04d}-{month:02d}-{day:02d}T{hh:02d}:{mm:02d}:{ss:02d}+08:00"
 
 
 def result_json(result: CheckResult, catalogue: Catalogue) -> dict[str, Any]:

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import FeedServer, World, standard_world
+
+VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """A 桂 feed and a hotlist, published and served; the terminal is initialised
+    and synced once."""
+    w = standard_world(tmp_path)
+    try:
+        assert w.init().code == 0
+        assert w.sync().code == 0
+        yield w
+    finally:
+        w.close()
+
+
+@pytest.fixture
+def empty_world(tmp_path: Path) -> Iterator[World]:
+    """A served directory with nothing published and no terminal initialised yet."""
+    w = World(tmp_path)
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+@pytest.fixture
+def vectors_server() -> Iterator[FeedServer]:
+    if not VECTORS.is_dir():
+        pytest.skip(f"shared vectors not found at {VECTORS}")
+    server = FeedServer(VECTORS / "server")
+    try:
+        yield server
+    finally:
+        server.close()
