@@ -74,7 +74,7 @@ class CacheWriter:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.conn = connect(self.data_dir / DB_NAME)
         migrate(self.conn)
-        self.store = Store(self.conn)
+        self.store = Store(self.conn, memoise=False)
 
     def close(self) -> None:
         self.conn.close()

@@ -17,6 +17,7 @@ from typing import IO, Any, Final
 
 import cbor2
 
+from cache.model import KIND_FULL, KIND_HOTLIST, month_index
 from keys.cbor import (
     Malformed,
     decode_one,
@@ -38,8 +39,6 @@ FEED_ID_RE: Final = re.compile("[a-z0-9-]{1,32}")
 PATH_RE: Final = re.compile("[A-Za-z0-9._-]+")
 STATUS_RE: Final = re.compile("[A-Z]{1,8}")
 
-KIND_FULL: Final = "full"
-KIND_HOTLIST: Final = "hotlist"
 
 # Manifest keys (SPEC 4.1)
 M_FEED, M_VERSION, M_GENERATED_AT, M_EXPIRES_AT, M_KIND, M_SCOPE = 1, 2, 3, 4, 5, 6
@@ -207,16 +206,6 @@ def _file_entry(raw: object, *, snapshot: bool) -> FileEntry:
 
 VehicleRow = tuple[str, str, int | None, str, str | None]
 """(plate, plate_type, valid_through as a month index, status, vehicle_type)."""
-
-
-def month_index(month: str) -> int:
-    """``YYYY-MM`` as a small integer (months since year 0): compact on disk, ordered."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def month_text(index: int) -> str:
-    year, month = divmod(index, 12)
-    return f"{year:04d}-{month + 1:02d}"
 
 
 _UNSEEN = object()

@@ -8,13 +8,12 @@ snapshot even while a sync is writing. Writing lives in ``cache.apply``.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
-from cache.feedformat import KIND_FULL, KIND_HOTLIST, month_text
+from cache.model import KIND_FULL, KIND_HOTLIST, month_text
 from cache.schema import SCHEMA_VERSION, serials_table, vehicles_table
 from keys.trustlist import TrustList, TrustListError, load_trust_list
 from keys.wire import SCOPE_ALL
@@ -26,8 +25,11 @@ class StoreError(RuntimeError):
     """The cache cannot be opened or read."""
 
 
-@dataclass(frozen=True, slots=True)
-class FeedState:
+class StaleView(StoreError):
+    """A sync replaced a feed's tables between taking the view and reading rows."""
+
+
+class FeedState(NamedTuple):
     """What the applied manifest of a feed said, and where its data lives."""
 
     feed: str
@@ -56,8 +58,7 @@ class FeedState:
         return self.is_full and any(s == SCOPE_ALL or plate.startswith(s) for s in self.scope)
 
 
-@dataclass(frozen=True, slots=True)
-class VehicleRecord:
+class VehicleRecord(NamedTuple):
     feed: str
     plate: str
     plate_type: str
@@ -66,7 +67,18 @@ class VehicleRecord:
     vehicle_type: str | None
 
 
-def connect(path: Path) -> sqlite3.Connection:
+class CacheView(NamedTuple):
+    trust_list: TrustList | None
+    feeds: dict[str, FeedState]
+    clock_floor: int
+
+    def feed_states(self, feeds: Iterable[str] | None = None) -> list[FeedState]:
+        if feeds is None:
+            return list(self.feeds.values())
+        return [self.feeds[f] for f in feeds if f in self.feeds]
+
+
+def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """A connection set up the one way every part of vicheck uses the cache."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -77,13 +89,20 @@ def connect(path: Path) -> sqlite3.Connection:
 class Store:
     """Read access to one data dir's cache. Cheap to open; safe to keep open."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, memoise: bool = True) -> None:
         self._conn = conn
+        # The view (trust list, feed states, clock floor) is kept while no other
+        # connection has committed (PRAGMA data_version), so a terminal that checks
+        # all shift long parses it once per sync, not once per check. The writer's
+        # own Store does not memoise: its own commits leave data_version alone.
+        self._memoise = memoise
+        self._seen_version: int | None = None
+        self._view: CacheView | None = None
 
     @classmethod
-    def open(cls, data_dir: Path) -> Store:
-        path = Path(data_dir) / DB_NAME
-        if not path.exists():
+    def open(cls, data_dir: str | os.PathLike[str]) -> Store:
+        path = os.path.join(data_dir, DB_NAME)
+        if not os.path.exists(path):
             raise StoreError(f"no cache at {path}")
         try:
             conn = connect(path)
@@ -100,16 +119,21 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
-    @contextmanager
-    def reading(self) -> Iterator[Store]:
-        """One consistent snapshot for a whole check, even across a sync's commit."""
-        self._conn.execute("BEGIN")
-        try:
-            yield self
-        finally:
-            self._conn.execute("COMMIT")
+    def view(self) -> CacheView:
+        """What every check needs besides vehicle rows, consistent as of one moment."""
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._view is None or not self._memoise or version != self._seen_version:
+            self._conn.execute("BEGIN")
+            try:
+                self._view = CacheView(
+                    self._load_trust_list(), self._load_feeds(), self._load_floor()
+                )
+            finally:
+                self._conn.execute("COMMIT")
+            self._seen_version = version
+        return self._view
 
-    def trust_list(self) -> TrustList | None:
+    def _load_trust_list(self) -> TrustList | None:
         row = self._conn.execute("SELECT cose FROM trust_list WHERE id = 1").fetchone()
         if row is None:
             return None
@@ -118,38 +142,75 @@ class Store:
         except TrustListError as exc:
             raise StoreError(str(exc)) from None
 
-    def clock_floor(self) -> int:
+    def _load_floor(self) -> int:
         return self._conn.execute("SELECT clock_floor FROM terminal WHERE id = 1").fetchone()[0]
 
-    def feed_states(self, feeds: Iterable[str] | None = None) -> list[FeedState]:
-        """Applied feeds, in the order asked (those never synced are left out)."""
-        rows = {
+    def _load_feeds(self) -> dict[str, FeedState]:
+        return {
             row[0]: FeedState(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:9])
             for row in self._conn.execute(
                 "SELECT feed, slot, kind, scope, version, generated_at, expires_at, total,"
                 " synced_at FROM feeds"
             )
         }
-        if feeds is None:
-            return list(rows.values())
-        return [rows[f] for f in feeds if f in rows]
+
+    def trust_list(self) -> TrustList | None:
+        return self.view().trust_list
+
+    def clock_floor(self) -> int:
+        return self.view().clock_floor
+
+    def feed_states(self, feeds: Iterable[str] | None = None) -> list[FeedState]:
+        """Applied feeds, in the order asked (those never synced are left out)."""
+        return self.view().feed_states(feeds)
 
     def records(
-        self, feed: FeedState, plate: str, plate_type: str | None = None
+        self, feeds: Sequence[FeedState], plate: str, plate_type: str | None = None
     ) -> list[VehicleRecord]:
-        sql = (
-            "SELECT plate, plate_type, valid_through, status, vehicle_type"
-            f" FROM {vehicles_table(feed.slot)} WHERE plate = ?"
-        )
-        args: tuple[str, ...] = (plate,)
-        if plate_type is not None:
-            sql += " AND plate_type = ?"
-            args = (plate, plate_type)
-        return [
-            VehicleRecord(feed.feed, p, t, None if vt is None else month_text(vt), status, vtype)
-            for p, t, vt, status, vtype in self._conn.execute(sql, args)
-        ]
+        """Every record of ``plate`` (of ``plate_type``, if given) in ``feeds``."""
+        return self.certificate_status(feeds, (), plate, plate_type, b"")[1]
 
-    def is_revoked(self, feed: FeedState, serial: bytes) -> bool:
-        sql = f"SELECT 1 FROM {serials_table(feed.slot)} WHERE serial = ?"
-        return self._conn.execute(sql, (serial,)).fetchone() is not None
+    def certificate_status(
+        self,
+        feeds: Sequence[FeedState],
+        serial_feeds: Sequence[FeedState],
+        plate: str,
+        plate_type: str | None,
+        serial: bytes,
+    ) -> tuple[bool, list[VehicleRecord]]:
+        """Whether ``serial`` is revoked in any of ``serial_feeds``, and the records
+        of ``plate`` in ``feeds``, in one statement.
+
+        On the check path each round trip through the sqlite3 module costs more
+        than the index lookups themselves, so every feed's tables are asked at once
+        (UNION ALL); a revoked serial shows as a row with feed index -1.
+        """
+        where = "plate = ?" if plate_type is None else "plate = ? AND plate_type = ?"
+        key = (plate,) if plate_type is None else (plate, plate_type)
+        parts = [
+            f"SELECT -1, NULL, NULL, NULL, NULL, NULL FROM {serials_table(f.slot)} WHERE serial = ?"
+            for f in serial_feeds
+        ]
+        parts += [
+            f"SELECT {i}, plate, plate_type, valid_through, status, vehicle_type"
+            f" FROM {vehicles_table(f.slot)} WHERE {where}"
+            for i, f in enumerate(feeds)
+        ]
+        if not parts:
+            return False, []
+        args = (serial,) * len(serial_feeds) + key * len(feeds)
+        revoked = False
+        records = []
+        try:
+            rows = self._conn.execute(" UNION ALL ".join(parts), args).fetchall()
+        except sqlite3.OperationalError as exc:
+            # One statement is one consistent read; a table gone missing means a
+            # sync swapped a feed since the view was taken.
+            raise StaleView(str(exc)) from None
+        for i, p, t, vt, st, vtype in rows:
+            if i < 0:
+                revoked = True
+            else:
+                month = None if vt is None else month_text(vt)
+                records.append(VehicleRecord(feeds[i].feed, p, t, month, st, vtype))
+        return revoked, records

@@ -9,16 +9,15 @@ everything about vehicle status belong to the verdict engine, not here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import cbor2
 from nacl.signing import SigningKey
 
 from keys import base45, reasons
 from keys.cbor import Malformed, decode_one, is_bstr, is_tstr, is_uint, require, require_map
-from keys.cose import Sign1, parse_sign1, sign1
+from keys.cose import Sign1, kid_of, parse_sign1, sign1
 from keys.fields import is_month, is_plate_type, is_valid_plate
-from keys.keypair import kid_of
 from keys.trustlist import TrustList
 from keys.wire import (
     CERTIFICATE_LIMIT,
@@ -39,8 +38,7 @@ from keys.wire import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Certificate:
+class Certificate(NamedTuple):
     """The claims of a certificate, with the kid that signed it."""
 
     issuer: str
@@ -69,16 +67,14 @@ class Certificate:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class ScannedCode:
+class ScannedCode(NamedTuple):
     """A QR text that is well formed: its COSE envelope and its claims, not yet trusted."""
 
     signed: Sign1
     certificate: Certificate
 
 
-@dataclass(frozen=True, slots=True)
-class Authenticity:
+class Authenticity(NamedTuple):
     """What steps 3 to 5 found. ``certificate`` is set once the signature verified."""
 
     problems: tuple[str, ...]

@@ -7,7 +7,8 @@ over the bytes as received. Nothing is ever re-encoded before verifying.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from typing import NamedTuple
 
 import cbor2
 from nacl.exceptions import BadSignatureError
@@ -25,8 +26,7 @@ from keys.wire import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Sign1:
+class Sign1(NamedTuple):
     """A parsed, not yet verified, COSE_Sign1 object."""
 
     protected: bytes
@@ -44,6 +44,11 @@ class Sign1:
         except (BadSignatureError, ValueError, TypeError):
             return False
         return True
+
+
+def kid_of(public_key: bytes) -> bytes:
+    """SPEC section 1: the first 8 bytes of SHA-256 over the raw public key."""
+    return hashlib.sha256(public_key).digest()[:KID_SIZE]
 
 
 def sig_structure(protected: bytes, payload: bytes) -> bytes:

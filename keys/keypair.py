@@ -13,16 +13,14 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from keys.wire import KID_SIZE, PUBLIC_KEY_SIZE
+from keys.cose import kid_of
+from keys.wire import PUBLIC_KEY_SIZE
+
+__all__ = ["KeyFileError", "KeyPair", "kid_of", "parse_public_hex"]
 
 
 class KeyFileError(ValueError):
     """A key file or key text cannot be read as an Ed25519 key."""
-
-
-def kid_of(public_key: bytes) -> bytes:
-    """SPEC section 1: the first 8 bytes of SHA-256 over the raw public key."""
-    return hashlib.sha256(public_key).digest()[:KID_SIZE]
 
 
 def parse_public_hex(text: str) -> bytes:

@@ -9,7 +9,7 @@ the certificate check and the feed sync apply the same rules.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import cbor2
 from nacl.signing import SigningKey
@@ -24,8 +24,7 @@ from keys.cbor import (
     require,
     require_map,
 )
-from keys.cose import Sign1, parse_sign1, sign1
-from keys.keypair import kid_of
+from keys.cose import Sign1, kid_of, parse_sign1, sign1
 from keys.wire import (
     KEY_KID,
     KEY_NOT_AFTER,
@@ -51,8 +50,7 @@ class TrustListError(ValueError):
     """A trust list that must be refused: malformed, badly signed, or not from the root."""
 
 
-@dataclass(frozen=True, slots=True)
-class KeyEntry:
+class KeyEntry(NamedTuple):
     kid: bytes
     public: bytes
     role: str
@@ -87,13 +85,12 @@ class KeyEntry:
         return entry
 
 
-@dataclass(frozen=True)
-class TrustList:
+class TrustList(NamedTuple):
     version: int
     issued_at: int
     expires_at: int
     keys: Mapping[bytes, KeyEntry]
-    cose: bytes = field(repr=False)
+    cose: bytes
 
     def is_fresh(self, now: float) -> bool:
         return now < self.expires_at

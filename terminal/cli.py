@@ -12,7 +12,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 from terminal.strings import Catalogue, detect_language
@@ -36,21 +35,37 @@ class CliError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors our way (JSON when asked), still exit 2."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise CliError("BAD_INPUT", message)
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Gives argparse its width itself: argparse would import shutil (~3 ms) for it
+    on every run, help or not."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            width = os.get_terminal_size().columns
+        except OSError:
+            width = 80
+        super().__init__(prog, width=max(width - 2, 40))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--data-dir",
         default=argparse.SUPPRESS,
         help="the terminal's state (default: $VICHECK_DATA_DIR or ~/.local/share/vicheck)",
     )
     common.add_argument("--lang", default=argparse.SUPPRESS, help="zh_CN or en (default: locale)")
-    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag = _Parser(add_help=False)
     json_flag.add_argument("--json", action="store_true", help="print one JSON object")
-    at_flag = argparse.ArgumentParser(add_help=False)
+    at_flag = _Parser(add_help=False)
     at_flag.add_argument("--at", help="check at this ISO 8601 time (with offset) instead of now")
 
     parser = _Parser(
@@ -89,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         catalogue = Catalogue(detect_language(getattr(args, "lang", None)))
-        data_dir = Path(getattr(args, "data_dir", None) or _default_data_dir())
+        data_dir = str(getattr(args, "data_dir", None) or _default_data_dir())
         handler = {
             "init": _init,
             "sync": _sync,
@@ -123,7 +138,7 @@ def _peek_lang(argv: list[str]) -> str | None:
     return None
 
 
-def _default_data_dir() -> Path:
+def _default_data_dir() -> str:
     from terminal.config import default_data_dir
 
     return default_data_dir()
@@ -141,7 +156,7 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
-def _load_config(data_dir: Path) -> Any:
+def _load_config(data_dir: str) -> Any:
     from terminal.config import Config, ConfigError, NotInitialised
 
     try:
@@ -163,7 +178,7 @@ def _clock(args: argparse.Namespace) -> Any:
         raise CliError("BAD_INPUT", str(exc)) from None
 
 
-def _checker(args: argparse.Namespace, data_dir: Path) -> Any:
+def _checker(args: argparse.Namespace, data_dir: str) -> Any:
     from cache.store import Store, StoreError
     from terminal.verdict import Checker
 
@@ -186,7 +201,7 @@ def _emit_result(result: Any, args: argparse.Namespace, catalogue: Catalogue) ->
     return result.verdict.exit_code
 
 
-def _verify(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+def _verify(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     checker = _checker(args, data_dir)
     if args.image is not None:
         text = _read_image(args.image)
@@ -204,14 +219,14 @@ def _read_image(path: str) -> str:
     from terminal.imagescan import ImageUnreadable, NoCodeFound, read_code_from_file
 
     try:
-        return read_code_from_file(Path(path))
+        return read_code_from_file(path)
     except ImageUnreadable as exc:
         raise CliError("BAD_INPUT", str(exc)) from None
     except NoCodeFound as exc:
         raise CliError("NO_CODE_FOUND", str(exc)) from None
 
 
-def _lookup(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+def _lookup(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     from terminal.verdict import BadPlate
 
     checker = _checker(args, data_dir)
@@ -222,7 +237,7 @@ def _lookup(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> i
     return _emit_result(result, args, catalogue)
 
 
-def _init(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+def _init(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     from cache.apply import CacheWriter
     from cache.feedformat import is_feed_id
     from keys.keypair import KeyFileError, parse_public_hex
@@ -262,7 +277,7 @@ def _init(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int
     return EXIT_OK
 
 
-def _sync(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+def _sync(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     import time
 
     from cache.sync import sync
@@ -285,7 +300,7 @@ def _sync(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int
     return EXIT_OK if report.ok else EXIT_SYNC_FAILED
 
 
-def _ui(args: argparse.Namespace, data_dir: Path, catalogue: Catalogue) -> int:
+def _ui(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     raise CliError(
         "BAD_INPUT",
         "the full-screen terminal is not part of this build yet; use init, sync, verify"

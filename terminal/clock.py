@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 class BadTime(ValueError):
     """A ``--at`` value that is not ISO 8601 with an offset."""
 
 
-@dataclass(frozen=True)
-class Clock:
+class Clock(NamedTuple):
     """``at`` pins the time (``--at``), taken as given; else ``source`` floored."""
 
-    source: Callable[[], float] = field(default=time.time)
+    source: Callable[[], float] = time.time
     at: float | None = None
 
     def now(self, floor: float = 0) -> float:

@@ -1,15 +1,16 @@
 """A data dir's configuration: the pinned root key, the server, the feeds.
 
 Kept as JSON beside the cache so that an operator can read it; written atomically
-(temporary file, fsync, rename) so a power cut never leaves half a file.
+(temporary file, fsync, rename) so a power cut never leaves half a file. Paths are
+plain strings here: this module is on the check path, and pathlib costs ~4 ms to
+import.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
 CONFIG_NAME = "config.json"
 ENV_DATA_DIR = "VICHECK_DATA_DIR"
@@ -23,27 +24,27 @@ class ConfigError(RuntimeError):
     """The configuration file exists but cannot be used."""
 
 
-def default_data_dir() -> Path:
+def default_data_dir() -> str:
     env = os.environ.get(ENV_DATA_DIR)
     if env:
-        return Path(env)
+        return env
     home = os.path.join(os.path.expanduser("~"), ".local", "share")
     base = os.environ.get("XDG_DATA_HOME") or home
-    return Path(base) / "vicheck"
+    return os.path.join(base, "vicheck")
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     root_key: bytes
     server: str
     feeds: tuple[str, ...]
     home_province: str | None = None
 
     @classmethod
-    def load(cls, data_dir: Path) -> Config:
-        path = Path(data_dir) / CONFIG_NAME
+    def load(cls, data_dir: str | os.PathLike[str]) -> Config:
+        path = os.path.join(data_dir, CONFIG_NAME)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            with open(path, encoding="utf-8") as handle:
+                raw = json.load(handle)
         except FileNotFoundError:
             raise NotInitialised(f"{data_dir} is not initialised: run vicheck init") from None
         except (OSError, ValueError) as exc:
@@ -58,11 +59,10 @@ class Config:
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path} is damaged: {exc}") from None
 
-    def save(self, data_dir: Path) -> None:
-        data_dir = Path(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path = data_dir / CONFIG_NAME
-        tmp = path.with_suffix(".tmp")
+    def save(self, data_dir: str | os.PathLike[str]) -> None:
+        os.makedirs(data_dir, exist_ok=True)
+        path = os.path.join(data_dir, CONFIG_NAME)
+        tmp = path + ".tmp"
         body = {
             "root_key": self.root_key.hex(),
             "server": self.server,

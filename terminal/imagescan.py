@@ -24,7 +24,7 @@ class NoCodeFound(LookupError):
     """The picture holds no readable QR code."""
 
 
-def read_code_from_file(path: Path) -> str:
+def read_code_from_file(path: str | Path) -> str:
     import cv2
     import numpy as np
 

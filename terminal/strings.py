@@ -8,7 +8,7 @@ other, so a new message never shows as a bare key.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ZH = "zh_CN"
 EN = "en"
@@ -152,8 +152,7 @@ def detect_language(requested: str | None = None) -> str:
     return EN
 
 
-@dataclass(frozen=True)
-class Catalogue:
+class Catalogue(NamedTuple):
     lang: str = EN
 
     def text(self, key: str, **fields: object) -> str:

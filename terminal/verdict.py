@@ -8,9 +8,9 @@ vehicle's status?), ranks the reasons by the one severity table in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from cache.store import FeedState, Store, VehicleRecord
+from cache.store import CacheView, FeedState, StaleView, Store, VehicleRecord
 from keys import reasons as R
 from keys.cbor import Malformed
 from keys.certificate import Certificate, authenticate, read_qr_text
@@ -23,14 +23,12 @@ class BadPlate(ValueError):
     """SPEC 6.2: a plate or plate type that is not valid is a usage error."""
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
     code: str
     severity: Severity
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     verdict: Verdict
     reasons: tuple[Reason, ...]
     certificate: Certificate | None
@@ -78,8 +76,10 @@ class Checker:
 
     def verify(self, text: str) -> CheckResult:
         """SPEC 6.1 for a QR text (already stripped of surrounding whitespace)."""
-        with self.store.reading():
-            return self._verify(text)
+        try:
+            return self._verify(text, self.store.view())
+        except StaleView:  # a sync swapped a feed mid-check: once more, on the new view
+            return self._verify(text, self.store.view())
 
     def lookup(self, plate: str, plate_type: str | None = None) -> CheckResult:
         """SPEC 6.2 for a plate typed by the officer (any form; normalised here)."""
@@ -88,18 +88,20 @@ class Checker:
             raise BadPlate(f"{plate!r} is not a valid plate")
         if plate_type is not None and not is_plate_type(plate_type):
             raise BadPlate(f"plate type {plate_type!r} is not two digits")
-        with self.store.reading():
-            return self._lookup(normal, plate_type)
+        try:
+            return self._lookup(normal, plate_type, self.store.view())
+        except StaleView:
+            return self._lookup(normal, plate_type, self.store.view())
 
-    def _verify(self, text: str) -> CheckResult:
-        now = self.now()
+    def _verify(self, text: str, view: CacheView) -> CheckResult:
+        now = self.clock.now(view.clock_floor)
         found = _Reasons()
         try:
             code = read_qr_text(text)
         except Malformed:
             found.add(R.FORMAT)
             return found.result(now)
-        trust = self.store.trust_list()
+        trust = view.trust_list
         if trust is None:
             found.add(R.NO_TRUST_LIST)
             return found.result(now)
@@ -115,9 +117,7 @@ class Checker:
                 else:
                     found.add(problem)
             return found.result(now, cert)
-        states = self.store.feed_states(self.feeds)
-        if any(self.store.is_revoked(s, cert.serial) for s in states):
-            found.add(R.REVOKED)
+        states = view.feed_states(self.feeds)
         any_hotlist_fresh = any(s.is_hotlist and s.is_fresh(now) for s in states)
         records = self._status(
             states,
@@ -126,6 +126,7 @@ class Checker:
             now,
             found,
             Severity.INFO if any_hotlist_fresh else Severity.CHECK,
+            serial=cert.serial,
         )
         # Step 8: the latest validity among the certificate and the records found.
         months = [cert.valid_through, *(r.valid_through for r in records if r.valid_through)]
@@ -135,10 +136,10 @@ class Checker:
             found.add(R.SUPERSEDED)
         return found.result(now, cert, records, cert.plate, cert.plate_type)
 
-    def _lookup(self, plate: str, plate_type: str | None) -> CheckResult:
-        now = self.now()
+    def _lookup(self, plate: str, plate_type: str | None, view: CacheView) -> CheckResult:
+        now = self.clock.now(view.clock_floor)
         found = _Reasons()
-        states = self.store.feed_states(self.feeds)
+        states = view.feed_states(self.feeds)
         records = self._status(states, plate, plate_type, now, found, Severity.CHECK)
         by_vehicle: dict[tuple[str, str], list[str]] = {}
         for r in records:
@@ -157,22 +158,25 @@ class Checker:
         now: float,
         found: _Reasons,
         not_covered: Severity,
+        serial: bytes | None = None,
     ) -> list[VehicleRecord]:
-        """SPEC 6.1 step 7, shared by both checks."""
+        """SPEC 6.1 step 7, shared by both checks; with ``serial``, also step 6."""
         covering = [s for s in states if s.covers(plate)]
-        records: list[VehicleRecord] = []
+        hotlists = [s for s in states if s.is_hotlist]
+        # One query for all of it; then only covering feeds decide NOT_IN_CACHE.
+        revoked, records = self.store.certificate_status(
+            covering + hotlists, states if serial else (), plate, plate_type, serial or b""
+        )
+        if revoked:
+            found.add(R.REVOKED)
         if covering:
-            for state in covering:
-                records += self.store.records(state, plate, plate_type)
-            if not records:
+            covered = {s.feed for s in covering}
+            if not any(r.feed in covered for r in records):
                 found.add(R.NOT_IN_CACHE)
             if any(not s.is_fresh(now) for s in covering):
                 found.add(R.CACHE_STALE)
         else:
             found.add(R.NOT_COVERED, not_covered)
-        for state in states:
-            if state.is_hotlist:
-                records += self.store.records(state, plate, plate_type)
         for record in records:
             for letter in record.status:
                 if letter != "A":

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from cache.feedformat import FileEntry, month_index, month_text
+from cache.feedformat import FileEntry
 from cache.feedwriter import (
     Vehicle,
     lift,
@@ -37,6 +37,7 @@ from cache.feedwriter import (
     write_items,
     write_snapshot,
 )
+from cache.model import month_index, month_text
 from keys.keypair import KeyPair
 from keys.trustlist import build_trust_list
 from tests.support import (
