@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv sysdeps test lint bench vectors clean
+.PHONY: venv sysdeps demo test lint bench vectors clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml Makefile | sysdeps
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'
 	touch $@
+
+demo: $(STAMP)
+	$(BIN)/vicheck demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -140,6 +140,12 @@ def main() -> None:
             figures["python_floor_s"] = process_time(
                 [sys.executable, "-c", "import nacl.signing, cbor2, sqlite3"], env
             )
+            figures["cli_verify_vs_floor"] = round(
+                figures["cli_verify_s"] / figures["python_floor_s"], 2
+            )
+            figures["cli_lookup_vs_floor"] = round(
+                figures["cli_lookup_s"] / figures["python_floor_s"], 2
+            )
         finally:
             server.close()
     print(json.dumps(figures, ensure_ascii=False))

@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("text", nargs="?", help="the QR text, or - to read it from stdin")
     source.add_argument("--image", help="a picture holding the QR code")
 
+    demo = sub.add_parser(
+        "demo", parents=[common], help="the terminal on demo data (no camera, no server)"
+    )
+    demo.add_argument("--vehicles", type=int, default=50_000, help="size of the demo registry")
+
     lookup = sub.add_parser(
         "lookup", parents=[common, json_flag, at_flag], help="look a plate up (no code shown)"
     )
@@ -110,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sync": _sync,
             "verify": _verify,
             "lookup": _lookup,
+            "demo": _demo,
             None: _ui,
         }[args.command]
         return handler(args, data_dir, catalogue)
@@ -298,6 +304,13 @@ def _sync(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
             )
             print(line + (f" ({feed.error})" if feed.error else ""))
     return EXIT_OK if report.ok else EXIT_SYNC_FAILED
+
+
+def _demo(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
+    from terminal.demo import run_demo
+    from terminal.render import result_text
+
+    return run_demo(print, lambda result: result_text(result, catalogue), args.vehicles)
 
 
 def _ui(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:

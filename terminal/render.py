@@ -75,7 +75,10 @@ def result_text(result: CheckResult, catalogue: Catalogue) -> str:
     months = [m for m in _months(result) if m]
     if months:
         lines.append(f"{t('label.valid_through')}: {max(months)}")
-    lines += [f"  - [{r.severity.label}] {catalogue.reason(r.code)}" for r in result.reasons]
+    lines += [
+        f"  - [{t('severity.' + r.severity.label)}] {catalogue.reason(r.code)}"
+        for r in result.reasons
+    ]
     if result.certificate is not None:
         lines.append(f"{t('label.issuer')}: {result.certificate.issuer}")
     lines.append(f"{t('label.checked_at')}: {iso(result.checked_at)}")
