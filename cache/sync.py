@@ -8,6 +8,7 @@ applied stays applied.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
@@ -124,6 +125,7 @@ def sync(
             report = SyncReport(session.sync_trust_list())
             for feed in feeds:
                 report.feeds.append(session.sync_feed(feed))
+            _log(writer.data_dir, report, clock())
             return report
     except SyncBusy as exc:
         report = SyncReport(TrustListReport(FAILED, _held_version(writer), str(exc)))
@@ -133,6 +135,22 @@ def sync(
         if own_client:
             http.close()
         writer.close()
+
+
+LOG_NAME = "logs/sync.jsonl"
+
+
+def _log(data_dir: Path, report: SyncReport, now: float) -> None:
+    """Append the report to the data dir's sync log: what a technician reads after a
+    shift that went wrong. Logging never fails a sync."""
+    path = data_dir / LOG_NAME
+    line = json.dumps({"at": int(now), **report.to_json()}, ensure_ascii=False)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except OSError:
+        pass
 
 
 def _held_version(writer: CacheWriter) -> int | None:

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import gzip
 import hashlib
+import json
 import socket
 import tempfile
 import threading
@@ -1186,3 +1187,16 @@ def test_fuzzed_snapshot_is_refused_or_applied(
                 assert world.lookup("桂A12345", "02").code in (0, 3, 4, 5)
         finally:
             fast_close(world)
+
+
+def test_sync_is_logged_in_the_data_dir(world: World) -> None:
+    log = world.data_dir / "logs" / "sync.jsonl"
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["trust_list"]["status"] == "updated"
+    assert {f["feed"]: f["status"] for f in lines[0]["feeds"]} == {
+        "gx": "updated",
+        "hot": "updated",
+    }
+    world.sync()
+    assert len(log.read_text(encoding="utf-8").splitlines()) == 2
