@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("text", nargs="?", help="the QR text, or - to read it from stdin")
     source.add_argument("--image", help="a picture holding the QR code")
 
+    # Parsed by central.cli (main() hands it everything after "central"); listed for --help.
+    sub.add_parser("central", help="the issuing side: keys, registry, issue, publish, serve")
+
     demo = sub.add_parser(
         "demo", parents=[common], help="the terminal on demo data (no camera, no server)"
     )
@@ -104,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["central"]:
+        from central.cli import main as central_main
+
+        return central_main(argv[1:])
     want_json = "--json" in argv
     catalogue = Catalogue(detect_language(_peek_lang(argv)))
     try:

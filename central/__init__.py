@@ -1,0 +1,6 @@
+"""The central side: registry, certificate issuing, feed publishing and serving.
+
+What a provincial vehicle administration runs, so that the whole system runs end to
+end on one machine. Reached as ``vicheck central ...``; never on a terminal's check
+path. Builds on ``cache`` (the feed writer) and ``keys``; never imports ``terminal``.
+"""
