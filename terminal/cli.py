@@ -89,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("text", nargs="?", help="the QR text, or - to read it from stdin")
     source.add_argument("--image", help="a picture holding the QR code")
 
+    scan = sub.add_parser(
+        "scan", parents=[common, json_flag, at_flag], help="scan codes from a camera or files"
+    )
+    scan.add_argument(
+        "--source",
+        required=True,
+        help="camera index (0), device (/dev/video0), video file, image or directory",
+    )
+    scan.add_argument("--width", type=int, default=1280, help="camera frame width")
+    scan.add_argument("--height", type=int, default=720, help="camera frame height")
+
     # Parsed by central.cli (main() hands it everything after "central"); listed for --help.
     sub.add_parser("central", help="the issuing side: keys, registry, issue, publish, serve")
 
@@ -123,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "verify": _verify,
             "lookup": _lookup,
             "demo": _demo,
+            "scan": _scan,
             None: _ui,
         }[args.command]
         return handler(args, data_dir, catalogue)
@@ -167,6 +179,7 @@ def _report_error(code: str, detail: str, catalogue: Catalogue, want_json: bool)
 
 def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 def _load_config(data_dir: str) -> Any:
@@ -311,6 +324,42 @@ def _sync(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
             )
             print(line + (f" ({feed.error})" if feed.error else ""))
     return EXIT_OK if report.ok else EXIT_SYNC_FAILED
+
+
+def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
+    """One JSON line (or one block of text) per code found; exit with the worst verdict."""
+    import time
+
+    from terminal.render import result_json, result_text
+    from terminal.scan.pipeline import ScanPipeline
+    from terminal.scan.scanner import scan
+    from terminal.scan.sources import SourceError, open_source
+
+    checker = _checker(args, data_dir)
+    try:
+        source = open_source(args.source, args.width, args.height)
+    except SourceError as exc:
+        raise CliError("BAD_INPUT", str(exc)) from None
+    worst, found = EXIT_OK, False
+    try:
+        for outcome in scan(source, checker, ScanPipeline(), time.monotonic):
+            if outcome.result is None:
+                message = catalogue.text(f"error.{outcome.error}", detail=outcome.label)
+                if args.json:
+                    error = {"code": outcome.error, "message": message}
+                    _print_json({"source": outcome.label, "error": error})
+                else:
+                    print(f"{outcome.label}: {message}", flush=True)
+                continue
+            found = True
+            worst = max(worst, outcome.result.verdict.exit_code)
+            if args.json:
+                _print_json({**result_json(outcome.result, catalogue), "source": outcome.label})
+            else:
+                print(f"== {outcome.label}\n{result_text(outcome.result, catalogue)}", flush=True)
+    finally:
+        source.close()
+    return worst if found else EXIT_USAGE
 
 
 def _demo(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:

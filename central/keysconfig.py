@@ -1,0 +1,188 @@
+"""Key pairs and the trust list, from a small keys configuration (TOML).
+
+``keys.toml`` names the root key file and, for each key the trust list carries, its
+public key, role, scope and validity window (and whether it is revoked)::
+
+    root = "keys/root.key"        # paths are relative to this file
+    expires_days = 30
+
+    [[key]]
+    name = "gx-cert"
+    public = "keys/cert.pub"      # a file holding 64 hex digits, or the digits
+    role = "cert"                 # cert | feed
+    scope = ["桂"]                # plate prefixes (cert) or feed ids (feed), or "*"
+    not_before = 2026-01-01       # a date (CST midnight) or epoch seconds
+    not_after = 2031-01-01
+    revoked = false
+
+Every mistake is refused with the key's name before anything is signed. Versions
+only ever increase: the last one is kept beside the configuration and compared with
+the trust list already published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from cache.feedformat import is_feed_id
+from central.errors import ConfigError
+from keys.fields import CST, PROVINCES
+from keys.keypair import KeyFileError, KeyPair, kid_of, parse_public_hex
+from keys.trustlist import KeyEntry, TrustListError, build_trust_list, load_trust_list
+from keys.wire import ROLE_CERT, ROLE_FEED, SCOPE_ALL
+
+DAY = 86400
+ROLES = ("root", ROLE_CERT, ROLE_FEED)
+VERSION_FILE = "trustlist.version"
+
+
+def keygen(directory: Path, name: str, *, force: bool = False) -> KeyPair:
+    """Write ``NAME.key`` (private, mode 0600) and ``NAME.pub`` (public hex)."""
+    private, public = directory / f"{name}.key", directory / f"{name}.pub"
+    if private.exists() and not force:
+        raise ConfigError(f"key {name!r} exists already ({private}); --force replaces it")
+    pair = KeyPair.generate()
+    pair.save(private)
+    public.write_text(pair.public.hex() + "\n")
+    return pair
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read keys configuration {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"keys configuration {path} is not valid TOML: {exc}") from None
+
+
+def entries_from_config(config: dict[str, Any], base: Path) -> list[KeyEntry]:
+    """The trust list's key entries; ``ConfigError`` names the first bad key."""
+    raw_keys = config.get("key", [])
+    if not isinstance(raw_keys, list) or not raw_keys:
+        raise ConfigError("the keys configuration names no [[key]]")
+    entries: list[KeyEntry] = []
+    seen: dict[bytes, str] = {}
+    for n, raw in enumerate(raw_keys, 1):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        label = f"key {name!r}" if isinstance(name, str) and name else f"key #{n}"
+        if not isinstance(raw, dict) or not isinstance(name, str) or not name:
+            raise ConfigError(f"{label}: every [[key]] needs a name")
+        entry = _entry(raw, label, base)
+        if entry.kid in seen:
+            raise ConfigError(f"{label}: the same public key as key {seen[entry.kid]!r}")
+        seen[entry.kid] = name
+        entries.append(entry)
+    return entries
+
+
+def _entry(raw: dict[str, Any], label: str, base: Path) -> KeyEntry:
+    role = raw.get("role")
+    if role not in (ROLE_CERT, ROLE_FEED):
+        raise ConfigError(f"{label}: role must be cert or feed, not {role!r}")
+    scope = raw.get("scope")
+    if not isinstance(scope, list) or not scope:
+        raise ConfigError(f'{label}: a {role} key needs a scope (a list, ["*"] for all)')
+    for item in scope:
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{label}: scope entry {item!r} is not a non-empty string")
+        if item == SCOPE_ALL:
+            continue
+        if role == ROLE_FEED and not is_feed_id(item):
+            raise ConfigError(f"{label}: scope entry {item!r} is not a feed id")
+        if role == ROLE_CERT and item[0] not in PROVINCES:
+            raise ConfigError(f"{label}: scope entry {item!r} is not a plate prefix")
+    public = _public(raw.get("public"), label, base)
+    not_before = _time(raw.get("not_before"), label, "not_before")
+    not_after = _time(raw.get("not_after"), label, "not_after")
+    if not_after < not_before:
+        raise ConfigError(f"{label}: not_after is before not_before")
+    revoked = raw.get("revoked", False)
+    if not isinstance(revoked, bool):
+        raise ConfigError(f"{label}: revoked must be true or false")
+    return KeyEntry(kid_of(public), public, role, tuple(scope), not_before, not_after, revoked)
+
+
+def _public(value: Any, label: str, base: Path) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{label}: public must name a .pub file or give 64 hex digits")
+    text = value
+    if not all(c in "0123456789abcdefABCDEF" for c in value) or len(value) != 64:
+        try:
+            text = (base / value).read_text()
+        except OSError as exc:
+            raise ConfigError(f"{label}: cannot read {value}: {exc.strerror}") from None
+    try:
+        return parse_public_hex(text)
+    except KeyFileError as exc:
+        raise ConfigError(f"{label}: {exc}") from None
+
+
+def _time(value: Any, label: str, field: str) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{label}: {field} must be a date or epoch seconds")
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, dt.datetime):
+        return int((value if value.tzinfo else value.replace(tzinfo=CST)).timestamp())
+    if isinstance(value, dt.date):
+        return int(dt.datetime(value.year, value.month, value.day, tzinfo=CST).timestamp())
+    raise ConfigError(f"{label}: {field} must be a date or epoch seconds, not {value!r}")
+
+
+def publish_trust_list(config_path: Path, out: Path, now: int) -> int:
+    """Sign the trust list the configuration describes and write it atomically to
+    ``out``; return its version, one more than any published before."""
+    config = load_config(config_path)
+    base = config_path.parent
+    entries = entries_from_config(config, base)
+    root_file = config.get("root")
+    if not isinstance(root_file, str):
+        raise ConfigError('the keys configuration must name its root key file: root = "..."')
+    try:
+        root = KeyPair.load(base / root_file)
+    except KeyFileError as exc:
+        raise ConfigError(f"root key: {exc}") from None
+    days = config.get("expires_days", 30)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise ConfigError("expires_days must be a whole number of days, at least 1")
+    version = max(_held_version(base / VERSION_FILE), _published_version(out)) + 1
+    data = build_trust_list(
+        version=version,
+        issued_at=now,
+        expires_at=now + days * DAY,
+        entries=entries,
+        root=root.signing_key,
+    )
+    _write_atomic(base / VERSION_FILE, f"{version}\n".encode())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out, data)
+    return version
+
+
+def _held_version(path: Path) -> int:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def _published_version(path: Path) -> int:
+    try:
+        return load_trust_list(path.read_bytes()).version
+    except (OSError, TrustListError):
+        return 0
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
