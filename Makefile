@@ -38,6 +38,7 @@ vectors: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.scan
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
