@@ -8,13 +8,20 @@ STAMP := $(VENV)/.installed-stamp
 
 venv: $(STAMP)
 
-# System libraries the Python packages load at run time (pyzbar needs libzbar0).
+# System packages the project needs at run time and in its tests: libzbar0 (pyzbar),
+# tmux (the end-to-end terminal test), nginx-light (syncing through a real nginx).
+SYSTEM_PACKAGES := libzbar0 tmux nginx-light
+
 sysdeps:
-	@if ! ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0'; then \
-		echo "installing libzbar0"; \
+	@missing=""; \
+	ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0' || missing="$$missing libzbar0"; \
+	command -v tmux >/dev/null || missing="$$missing tmux"; \
+	{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libzbar0 >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml Makefile | sysdeps
@@ -39,6 +46,7 @@ vectors: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scan
+	$(BIN)/python -m bench.central
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

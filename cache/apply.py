@@ -19,7 +19,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from cache.feedformat import (
@@ -41,6 +41,7 @@ from cache.schema import (
     drop_slot_tables,
     migrate,
     serials_table,
+    transaction,
     vehicles_table,
 )
 from cache.store import DB_NAME, FeedState, Store, connect
@@ -92,15 +93,8 @@ class CacheWriter:
         finally:
             handle.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.conn)
 
     def feed_state(self, feed: str) -> FeedState | None:
         states = self.store.feed_states([feed])

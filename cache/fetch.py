@@ -14,6 +14,9 @@ from pathlib import Path
 import httpx
 
 CHUNK = 64 * 1024
+# The manifest's size and SHA-256 describe the bytes served: ask for them as they
+# are, and read them raw, so no Content-Encoding can change what is checked.
+IDENTITY = {"Accept-Encoding": "identity"}
 
 
 class FetchError(RuntimeError):
@@ -32,16 +35,16 @@ class Fetcher:
         chunks: list[bytes] = []
         got = 0
         try:
-            with self.client.stream("GET", url) as response:
+            with self.client.stream("GET", url, headers=IDENTITY) as response:
                 _check_status(response, url)
                 _check_length_header(response, limit, url)
-                for chunk in response.iter_bytes(CHUNK):
+                for chunk in response.iter_raw(CHUNK):
                     got += len(chunk)
                     self.bytes += len(chunk)
                     if got > limit:
                         raise FetchError(f"{url} is larger than {limit} bytes")
                     chunks.append(chunk)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(f"cannot fetch {url}: {_describe(exc)}") from None
         return b"".join(chunks)
 
@@ -57,12 +60,15 @@ class Fetcher:
         digest = hashlib.sha256()
         got = 0
         try:
-            with self.client.stream("GET", url) as response, open(dest, "wb") as out:
+            with (
+                self.client.stream("GET", url, headers=IDENTITY) as response,
+                open(dest, "wb") as out,
+            ):
                 _check_status(response, url)
                 _check_length_header(response, size, url)
-                for chunk in response.iter_bytes(CHUNK):
+                for chunk in response.iter_raw(CHUNK):
                     if got + len(chunk) > size:
-                        self.bytes += size - got
+                        self.bytes += len(chunk)
                         raise FetchError(f"{url} is longer than its declared {size} bytes")
                     got += len(chunk)
                     self.bytes += len(chunk)
@@ -70,7 +76,7 @@ class Fetcher:
                     out.write(chunk)
                     if progress is not None:
                         progress(got)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(f"cannot fetch {url}: {_describe(exc)}") from None
         if got != size:
             raise FetchError(f"{url} ended after {got} of its declared {size} bytes")
@@ -90,5 +96,5 @@ def _check_length_header(response: httpx.Response, limit: int, url: str) -> None
         raise FetchError(f"{url} is {length} bytes, more than the {limit} allowed")
 
 
-def _describe(exc: httpx.HTTPError) -> str:
+def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__

@@ -19,7 +19,8 @@ Layout of ``vicheck.db``:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 SCHEMA_VERSION = 1
 
@@ -64,6 +65,19 @@ def _v1(conn: sqlite3.Connection) -> None:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """All or nothing on an autocommit connection: BEGIN IMMEDIATE takes the write
+    lock up front (no deadlock upgrading a read), an exception rolls back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database to ``SCHEMA_VERSION``; returns the version it started at."""
     start = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -72,14 +86,9 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"cache schema {start} is newer than this vicheck understands ({SCHEMA_VERSION})"
         )
     for version in range(start, SCHEMA_VERSION):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             MIGRATIONS[version](conn)
             conn.execute(f"PRAGMA user_version = {version + 1}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
     return start
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -98,6 +99,9 @@ class Store:
         self._memoise = memoise
         self._seen_version: int | None = None
         self._view: CacheView | None = None
+        # One connection may serve several threads (the terminal's UI and its
+        # workers); its transactions must not interleave.
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str]) -> Store:
@@ -121,6 +125,10 @@ class Store:
 
     def view(self) -> CacheView:
         """What every check needs besides vehicle rows, consistent as of one moment."""
+        with self._lock:
+            return self._current_view()
+
+    def _current_view(self) -> CacheView:
         version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         if self._view is None or not self._memoise or version != self._seen_version:
             self._conn.execute("BEGIN")
@@ -202,7 +210,8 @@ class Store:
         revoked = False
         records = []
         try:
-            rows = self._conn.execute(" UNION ALL ".join(parts), args).fetchall()
+            with self._lock:
+                rows = self._conn.execute(" UNION ALL ".join(parts), args).fetchall()
         except sqlite3.OperationalError as exc:
             # One statement is one consistent read; a table gone missing means a
             # sync swapped a feed since the view was taken.

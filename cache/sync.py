@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from cache.apply import DOWNLOAD_PREFIX, CacheWriter, CountMismatch, Progress, SyncBusy
+from cache.apply import DOWNLOAD_PREFIX, CacheWriter, Progress, SyncBusy
 from cache.feedformat import FeedFormatError, FileEntry, verify_manifest
 from cache.fetch import Fetcher, FetchError
 from cache.store import FeedState
@@ -265,8 +265,8 @@ class _Session:
                     manifest.version,
                 )
                 return
-            except (FetchError, FeedFormatError, CountMismatch) as exc:
-                delta_error = exc  # SPEC 4.3 step 2: fall back to the snapshot
+            except (FetchError, FeedFormatError, sqlite3.Error, OSError) as exc:
+                delta_error = exc  # SPEC 4.3 step 2: any failure falls back to the snapshot
         chain = manifest.chain(manifest.snapshot.to_version)
         if chain is None:
             raise SyncRefused(
@@ -318,7 +318,8 @@ class _Downloads:
             try:
                 self.done[key] = self.fetcher.fetch_file(
                     f"{self.base}/{entry.path}",
-                    self.workdir / f"{len(self.done)}-{entry.path}",
+                    # Local names never depend on the server's (any length is legal).
+                    self.workdir / f"{len(self.done)}.part",
                     entry.size,
                     entry.sha256,
                     progress,

@@ -11,14 +11,14 @@ last (``published``), whatever the size of the registry.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import NamedTuple
 
 from cache.feedformat import FeedFormatError, ItemChecker
 from cache.feedwriter import Vehicle
+from cache.schema import transaction
 from central.errors import RegistryError
 from keys.fields import is_month
 
@@ -161,16 +161,9 @@ class Registry:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """All or nothing: an exception rolls everything back."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        return transaction(self.conn)
 
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM vehicles").fetchone()[0]

@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Enforcement terminal for electronic vehicle inspection certificates.",
         parents=[common],
     )
+    parser.add_argument("--camera", help="camera index, device, video or image directory")
+    parser.add_argument("--theme", choices=("dark", "light"), default="dark")
+    parser.add_argument(
+        "--no-shift-start", action="store_true", help="skip the shift-start sync screen"
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     init = sub.add_parser("init", parents=[common, json_flag], help="configure a data dir")
@@ -233,8 +238,10 @@ def _verify(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> in
         text = _read_image(args.image)
     elif args.text == "-":
         try:
+            if sys.stdin is None:
+                raise OSError("stdin is closed")
             text = sys.stdin.buffer.read().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError, AttributeError) as exc:
             raise CliError("BAD_INPUT", f"cannot read the QR text from stdin: {exc}") from None
     else:
         text = args.text
@@ -276,7 +283,7 @@ def _init(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     bad = [f for f in args.feed if not is_feed_id(f)]
     if bad:
         raise CliError("BAD_INPUT", f"feed id {bad[0]!r} does not match [a-z0-9-]{{1,32}}")
-    if not args.server.startswith(("http://", "https://")):
+    if not _is_http_url(args.server):
         raise CliError("BAD_INPUT", f"--server {args.server!r} is not an http(s) URL")
     feeds = tuple(dict.fromkeys(args.feed))
     try:
@@ -301,6 +308,17 @@ def _init(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     else:
         print(message)
     return EXIT_OK
+
+
+def _is_http_url(text: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _sync(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
@@ -370,8 +388,30 @@ def _demo(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
 
 
 def _ui(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
-    raise CliError(
-        "BAD_INPUT",
-        "the full-screen terminal is not part of this build yet; use init, sync, verify"
-        " or lookup (see vicheck --help)",
+    """The officer's terminal (Textual), on the configured data dir."""
+    from terminal.clock import Clock
+    from terminal.tui.app import make_app
+
+    config = _load_config(data_dir)
+    camera = args.camera
+    if camera is None and os.path.exists("/dev/video0"):
+        camera = "/dev/video0"
+    factory = None
+    if camera is not None:
+
+        def factory() -> Any:
+            from terminal.scan.sources import open_source
+
+            return open_source(camera)
+
+    app = make_app(
+        config,
+        data_dir,
+        Clock(),
+        factory,
+        catalogue,
+        shift_start=not args.no_shift_start,
+        theme_name=f"vicheck-{args.theme}",
     )
+    app.run()
+    return EXIT_OK

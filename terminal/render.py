@@ -26,7 +26,9 @@ def iso(t: float) -> str:
         year, month, day = civil_from_days(days)
         hh, rest = divmod(rest, 3600)
         mm, ss = divmod(rest, 60)
-        return f"{year:04d}-{month:02d}-{day:02d}T{hh:02d}:{mm:02d}:{ss:02d}+08:00"
+        # ISO 8601 expanded years carry a sign.
+        sign = "+" if year > 9999 else ""
+        return f"{sign}{year:04d}-{month:02d}-{day:02d}T{hh:02d}:{mm:02d}:{ss:02d}+08:00"
 
 
 def result_json(result: CheckResult, catalogue: Catalogue) -> dict[str, Any]:

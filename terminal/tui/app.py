@@ -1,0 +1,284 @@
+"""The Textual app and its factory.
+
+``make_app`` builds the app from its settings, clock, frame source and data dir
+(posting's ``make_posting`` pattern), so tests and the demo inject their own and
+nothing lives at module level. Blocking work runs in thread workers that only post
+messages: the camera loop (long-lived, stop event, releases the device), checks,
+and the sync (exclusive, ``exit_on_error=False``); one ``Worker.StateChanged``
+handler turns a worker's failure into an on-screen notice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.worker import Worker, WorkerState
+
+from cache.store import Store
+from keys.fields import PROVINCES
+from terminal.clock import Clock
+from terminal.config import Config
+from terminal.scan.sources import FrameSource
+from terminal.strings import Catalogue
+from terminal.tui.card import VerdictCard
+from terminal.tui.history import HistoryEntry, HistoryScreen
+from terminal.tui.lookup import LookupScreen
+from terminal.tui.messages import Checked, NotCertificate, ScannerState, SyncFinished, SyncProgress
+from terminal.tui.scan import ScanScreen
+from terminal.tui.status import StatusScreen
+from terminal.tui.sync import SyncScreen
+from terminal.tui.themes import THEMES
+from terminal.verdict import BadPlate, Checker, CheckResult
+
+FrameSourceFactory = Callable[[], FrameSource]
+
+
+class VicheckApp(App[None]):
+    CSS_PATH = "vicheck.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (60, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (26, "-tall")]
+
+    def __init__(
+        self,
+        config: Config,
+        data_dir: Path,
+        clock: Clock,
+        catalogue: Catalogue,
+        frame_source: FrameSourceFactory | None,
+        shift_start: bool = True,
+        card_seconds: float = 6.0,
+        theme_name: str = "vicheck-dark",
+    ) -> None:
+        super().__init__()
+        self.theme_name = theme_name
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.clock = clock
+        self.catalogue = catalogue
+        self.frame_source = frame_source
+        self.shift_start = shift_start
+        self.card_seconds = card_seconds
+        self.store = Store.open(self.data_dir)
+        self.checker = Checker(self.store, config.feeds, clock)
+        self.history: list[HistoryEntry] = []
+        self.officer = ""
+        self.camera_name = "-"
+        self.scanner_state = "ui.scan.no_camera" if frame_source is None else "ui.scan.idle"
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._camera_stop = threading.Event()
+        self.title = catalogue.text("ui.title")
+
+    # --- strings and bindings ------------------------------------------------
+
+    def t(self, key: str, **fields: object) -> str:
+        return self.catalogue.text(key, **fields)
+
+    @property
+    def home_province(self) -> str | None:
+        """Configured, or the first province a subscribed full feed covers."""
+        if self.config.home_province:
+            return self.config.home_province
+        for state in self.store.view().feed_states(self.config.feeds):
+            if state.is_full and state.scope and state.scope[0][:1] in PROVINCES:
+                return state.scope[0][:1]
+        return None
+
+    def get_default_screen(self) -> ScanScreen:
+        return ScanScreen()
+
+    def on_mount(self) -> None:
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = self.theme_name
+        t = self.t
+        self.bind("f1", "show_scan", description=t("ui.key.scan"))
+        self.bind("f2", "show_lookup", description=t("ui.key.lookup"))
+        self.bind("f3", "show_history", description=t("ui.key.history"))
+        self.bind("f5", "sync", description=t("ui.key.sync"))
+        self.bind("f9", "show_status", description=t("ui.key.status"))
+        self.bind("escape", "back", description=t("ui.key.back"))
+        self.bind("ctrl+q", "quit", description=t("ui.key.quit"))
+        if self.frame_source is not None:
+            self.run_camera()
+        if self.shift_start:
+            self.push_screen(SyncScreen(shift_start=True))
+
+    # --- navigation -------------------------------------------------------------
+
+    def _switch_to(self, screen_type: type, factory: Callable[[], object]) -> None:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ScanScreen):
+            self.pop_screen()
+        if screen_type is not ScanScreen:
+            self.push_screen(factory())  # type: ignore[arg-type]
+
+    def action_show_scan(self) -> None:
+        self._switch_to(ScanScreen, ScanScreen)
+
+    def action_show_lookup(self) -> None:
+        self._switch_to(LookupScreen, LookupScreen)
+
+    def action_show_history(self) -> None:
+        self._switch_to(HistoryScreen, HistoryScreen)
+
+    def action_show_status(self) -> None:
+        self._switch_to(StatusScreen, StatusScreen)
+
+    def action_sync(self) -> None:
+        self._switch_to(SyncScreen, SyncScreen)
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    # --- checks ---------------------------------------------------------------------
+
+    def check_code(self, text: str) -> None:
+        self._check(lambda: self.checker.verify(text.strip()), "code")
+
+    def check_plate(self, plate: str, plate_type: str | None) -> None:
+        self._check(lambda: self.checker.lookup(plate, plate_type), "plate")
+
+    @work(thread=True, group="check", exit_on_error=False)
+    def _check(self, run: Callable[[], CheckResult], how: str) -> None:
+        try:
+            result = run()
+        except BadPlate:
+            return
+        self.post_message(Checked(result, how, result.checked_at))
+
+    def on_checked(self, message: Checked) -> None:
+        self.history.append(HistoryEntry(message.at, message.how, message.result))
+        self.show_card(message.result, self.card_seconds)
+
+    def show_card(self, result: CheckResult, timeout: float) -> None:
+        if isinstance(self.screen, VerdictCard):
+            self.pop_screen()
+        self.push_screen(VerdictCard(result, self.catalogue, timeout))
+
+    def on_not_certificate(self, _: NotCertificate) -> None:
+        self.notify(self.t("ui.scan.not_certificate"), severity="warning")
+
+    # --- camera ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="camera", exit_on_error=False)
+    def run_camera(self) -> None:
+        """The long-lived camera loop: frames in, messages out, device released on exit."""
+        from terminal.scan.dedupe import RecentCodes
+        from terminal.scan.pipeline import ScanPipeline
+
+        assert self.frame_source is not None
+        source = self.frame_source()
+        self.camera_name = source.name
+        pipeline = ScanPipeline()
+        recent = RecentCodes(time.monotonic)
+        try:
+            for frame in source.frames():
+                if self._camera_stop.is_set():
+                    break
+                if frame.image is None:
+                    continue
+                decoded = pipeline.decode(frame.image)
+                if decoded is None:
+                    self.post_message(ScannerState("ui.scan.idle"))
+                    continue
+                self.post_message(ScannerState("ui.scan.reading"))
+                if not recent.is_new(decoded.text):
+                    continue
+                result = self.checker.verify(decoded.text.strip())
+                self.post_message(Checked(result, "code", result.checked_at))
+        finally:
+            source.close()
+
+    def on_scanner_state(self, message: ScannerState) -> None:
+        self.scanner_state = message.state
+        for screen in self.screen_stack:
+            if isinstance(screen, ScanScreen):
+                screen.show_state(message.state)
+
+    # --- sync -----------------------------------------------------------------------
+
+    def start_sync(self) -> None:
+        self._sync()
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def _sync(self) -> None:
+        from cache.sync import sync
+
+        report = sync(
+            self.data_dir,
+            self.config.server,
+            self.config.root_key,
+            self.config.feeds,
+            time.time,
+            listener=lambda event: self.post_message(SyncProgress(event)),
+        )
+        self.post_message(SyncFinished(report))
+
+    def on_sync_progress(self, message: SyncProgress) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, SyncScreen):
+                screen.show_progress(message.event)
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, SyncScreen):
+                screen.show_report(message.report)
+        for screen in self.screen_stack:
+            if isinstance(screen, ScanScreen):
+                screen.refresh_age()
+
+    # --- state shown everywhere ---------------------------------------------------
+
+    def data_age(self) -> tuple[str, bool]:
+        """The status line: how old the data is, and whether anything is stale."""
+        view = self.store.view()
+        now = self.clock.now(view.clock_floor)
+        states = view.feed_states(self.config.feeds)
+        if not states or view.trust_list is None:
+            return self.t("ui.status.never"), True
+        stale = not view.trust_list.is_fresh(now) or any(not s.is_fresh(now) for s in states)
+        if stale:
+            return self.t("ui.status.stale"), True
+        oldest = min(s.generated_at for s in states)
+        return self.t("ui.status.fresh", age=self.catalogue.age(now - oldest)), False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker failure becomes a notice on screen, never a crash."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{type(error).__name__}: {error}", severity="error", timeout=10)
+            if event.worker.group == "camera":
+                self.scanner_state = "ui.scan.no_camera"
+
+    def on_unmount(self) -> None:
+        self._camera_stop.set()
+
+
+def make_app(
+    config: Config,
+    data_dir: Path,
+    clock: Clock | None = None,
+    frame_source: FrameSourceFactory | None = None,
+    catalogue: Catalogue | None = None,
+    shift_start: bool = True,
+    card_seconds: float = 6.0,
+    theme_name: str = "vicheck-dark",
+) -> VicheckApp:
+    """Build the terminal app; every dependency is injected, none is global."""
+    return VicheckApp(
+        config,
+        data_dir,
+        clock or Clock(),
+        catalogue or Catalogue(),
+        frame_source,
+        shift_start,
+        card_seconds,
+        theme_name,
+    )

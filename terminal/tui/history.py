@@ -1,0 +1,46 @@
+"""This shift's checks, newest first; Enter shows one again in full."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from terminal.render import iso
+from terminal.verdict import CheckResult
+
+
+class HistoryEntry(NamedTuple):
+    at: float
+    how: str
+    result: CheckResult
+
+
+class HistoryScreen(Screen[None]):
+    def compose(self) -> ComposeResult:
+        t = self.app.t  # type: ignore[attr-defined]
+        if not self.app.history:  # type: ignore[attr-defined]
+            yield Static(t("ui.history.empty"), id="history-empty")
+        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        t = self.app.t  # type: ignore[attr-defined]
+        catalogue = self.app.catalogue  # type: ignore[attr-defined]
+        table = self.query_one(DataTable)
+        table.add_columns(t("ui.history.time"), t("label.plate"), "", t("ui.history.kind"))
+        for index, entry in reversed(list(enumerate(self.app.history))):  # type: ignore[attr-defined]
+            table.add_row(
+                iso(entry.at)[11:19],
+                entry.result.plate or "-",
+                catalogue.verdict(entry.result.verdict.name),
+                t(f"ui.history.{entry.how}"),
+                key=str(index),
+            )
+        table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        entry = self.app.history[int(event.row_key.value or 0)]  # type: ignore[attr-defined]
+        self.app.show_card(entry.result, timeout=0)  # type: ignore[attr-defined]

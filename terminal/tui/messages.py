@@ -1,0 +1,52 @@
+"""Messages from workers to the screens. Workers never touch widgets; they post."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from cache.sync import SyncEvent, SyncReport
+from terminal.verdict import CheckResult
+
+
+class ScannerState(Message):
+    """What the camera sees, at frame rate; consecutive ones merge in the queue."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__()
+        self.state = state
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScannerState)
+
+
+class Checked(Message):
+    """A check finished: from a code (``how`` = "code") or a plate lookup ("plate")."""
+
+    def __init__(self, result: CheckResult, how: str, at: float) -> None:
+        super().__init__()
+        self.result = result
+        self.how = how
+        self.at = at
+
+
+class NotCertificate(Message):
+    """A QR code was read but it is some other code (payment, WeChat, ...)."""
+
+
+class SyncProgress(Message):
+    def __init__(self, event: SyncEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            isinstance(message, SyncProgress)
+            and message.event.feed == self.event.feed
+            and message.event.stage == self.event.stage
+        )
+
+
+class SyncFinished(Message):
+    def __init__(self, report: SyncReport) -> None:
+        super().__init__()
+        self.report = report
