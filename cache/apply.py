@@ -134,9 +134,13 @@ class CacheWriter:
             if n[:1] in "vs" and n[1:].isdigit() and int(n[1:]) not in used
         ]
         for slot in sorted(set(orphans)):
-            with self.transaction() as conn:
-                drop_slot_tables(conn, slot)
-                conn.execute("DELETE FROM slots WHERE slot = ?", (slot,))
+            self.drop_slot(slot)
+
+    def drop_slot(self, slot: int) -> None:
+        """Forget a slot's tables and its number, in one transaction."""
+        with self.transaction() as conn:
+            drop_slot_tables(conn, slot)
+            conn.execute("DELETE FROM slots WHERE slot = ?", (slot,))
 
     def apply_deltas(
         self,
@@ -176,14 +180,10 @@ class CacheWriter:
                     count = _apply_delta(conn, slot, manifest.feed, entry, path, count, progress)
                 _finish(conn, slot, manifest, count, now)
         except BaseException:
-            with self.transaction() as conn:
-                drop_slot_tables(conn, slot)
-                conn.execute("DELETE FROM slots WHERE slot = ?", (slot,))
+            self.drop_slot(slot)
             raise
         if old is not None:
-            with self.transaction() as conn:
-                drop_slot_tables(conn, old.slot)
-                conn.execute("DELETE FROM slots WHERE slot = ?", (old.slot,))
+            self.drop_slot(old.slot)
 
 
 def _raise_floor(conn: sqlite3.Connection, t: int) -> None:

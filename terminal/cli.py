@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", parents=[common], help="the terminal on demo data (no camera, no server)"
     )
     demo.add_argument("--vehicles", type=int, default=50_000, help="size of the demo registry")
+    demo.add_argument(
+        "--walkthrough",
+        action="store_true",
+        help="print the showcase checks instead of starting the terminal (default without a tty)",
+    )
 
     lookup = sub.add_parser(
         "lookup", parents=[common, json_flag, at_flag], help="look a plate up (no code shown)"
@@ -381,10 +386,16 @@ def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
 
 
 def _demo(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
-    from terminal.demo import run_demo
-    from terminal.render import result_text
+    """The terminal on demo data; a walkthrough on stdout when there is no terminal."""
+    from terminal import demo
 
-    return run_demo(print, lambda result: result_text(result, catalogue), args.vehicles)
+    if args.walkthrough or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from terminal.render import result_text
+
+        return demo.run_walkthrough(
+            print, lambda result: result_text(result, catalogue), args.vehicles
+        )
+    return demo.run_terminal(print, catalogue, args.vehicles)
 
 
 def _ui(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:

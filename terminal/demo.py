@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from cache.feedwriter import Vehicle, manifest_payload, write_manifest, write_snapshot
 from cache.model import KIND_FULL, KIND_HOTLIST
@@ -163,8 +164,9 @@ def serve(root: Path) -> Iterator[str]:
         server.server_close()
 
 
-def run_demo(emit: Callable[[str], None], render: Callable[[object], str], vehicles: int) -> int:
-    """Build, serve, init, sync, then check each showcase code and two plates."""
+@contextlib.contextmanager
+def demo_environment(vehicles: int, emit: Callable[[str], None]) -> Iterator[DemoSetup]:
+    """Publish, serve, initialise and sync; the server runs until the block ends."""
     now = int(time.time())
     keys = DemoKeys()
     with tempfile.TemporaryDirectory(prefix="vicheck-demo-") as tmp:
@@ -174,19 +176,51 @@ def run_demo(emit: Callable[[str], None], render: Callable[[object], str], vehic
         emit(f"demo: publishing a 桂 registry of {vehicles:,} vehicles and the hotlist")
         publish(root, keys, now, vehicles)
         with serve(root) as url:
-            config = Config(keys.root.public, url, ("gx", "hot"))
+            config = Config(keys.root.public, url, ("gx", "hot"), home_province="桂")
             config.save(data_dir)
             report = sync(data_dir, url, keys.root.public, config.feeds, time.time)
             for feed in report.feeds:
                 emit(f"demo: synced {feed.feed} v{feed.to_version} ({feed.bytes:,} bytes)")
             if not report.ok:
-                emit(f"demo: sync failed: {report.to_json()}")
-                return 6
-        checker = Checker(Store.open(data_dir), config.feeds, Clock())
-        for label, text in certificates(keys, now):
+                raise RuntimeError(f"demo sync failed: {report.to_json()}")
+            yield DemoSetup(config, data_dir, certificates(keys, now))
+
+
+class DemoSetup(NamedTuple):
+    config: Config
+    data_dir: Path
+    codes: list[tuple[str, str]]
+
+
+def run_walkthrough(
+    emit: Callable[[str], None], render: Callable[[object], str], vehicles: int
+) -> int:
+    """Check each showcase code and two plates, printing what the officer would see."""
+    with demo_environment(vehicles, emit) as setup:
+        checker = Checker(Store.open(setup.data_dir), setup.config.feeds, Clock())
+        for label, text in setup.codes:
             emit(f"\n=== code: {label} ===")
             emit(render(checker.verify(text)))
         for plate in ("桂A·12345", "粤B99999"):
             emit(f"\n=== plate lookup (no code shown): {plate} ===")
             emit(render(checker.lookup(plate)))
+    return 0
+
+
+def run_terminal(emit: Callable[[str], None], catalogue: object, vehicles: int) -> int:
+    """The terminal itself, its virtual camera cycling through the showcase codes."""
+    from terminal.scan.virtual import VirtualCamera
+    from terminal.tui.app import make_app
+
+    with demo_environment(vehicles, emit) as setup:
+        texts = [text for _, text in setup.codes]
+        app = make_app(
+            setup.config,
+            setup.data_dir,
+            Clock(),
+            lambda: VirtualCamera(texts),
+            catalogue,  # type: ignore[arg-type]
+            shift_start=False,
+        )
+        app.run()
     return 0

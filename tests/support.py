@@ -187,6 +187,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         if extra:
             outputfile.write(extra)
 
+    def end_headers(self) -> None:
+        encoding = self.server.behaviour.get("encoding")  # type: ignore[attr-defined]
+        if encoding and self.path.endswith(".gz"):
+            self.send_header("Content-Encoding", encoding)
+        super().end_headers()
+
     def send_head(self) -> Any:
         behaviour = self.server.behaviour  # type: ignore[attr-defined]
         name = os.path.basename(self.path)

@@ -6,7 +6,7 @@ from tests.support import run_cli
 
 
 def test_demo_shows_each_showcase_verdict() -> None:
-    result = run_cli("demo", "--vehicles", "2000", "--lang", "en")
+    result = run_cli("demo", "--walkthrough", "--vehicles", "2000", "--lang", "en")
     assert result.code == 0, result.err
     blocks = dict(block.split(" ===\n", 1) for block in result.out.split("\n=== ")[1:])
     first_line = {name: body.splitlines()[0] for name, body in blocks.items()}

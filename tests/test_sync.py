@@ -1200,3 +1200,34 @@ def test_sync_is_logged_in_the_data_dir(world: World) -> None:
     }
     world.sync()
     assert len(log.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_long_legal_file_names_and_content_encoding(world: World) -> None:
+    """A path of any legal length syncs; a server that labels .gz files with
+    Content-Encoding: gzip does not change the bytes that are counted and hashed."""
+    gx = world.feeds["gx"]
+    name = "s" * 240 + ".cbor.gz"
+    gx.version += 1
+    gx.snapshot = write_snapshot(
+        gx.directory, "gx", gx.version, [Vehicle("桂A77777", "02", "2027-06")], [], name=name
+    )
+    gx.deltas, gx.total = [], 1
+    gx.write()
+    world.server.behaviour["encoding"] = "gzip"
+    result = world.sync()
+    assert result.code == 0, result.out
+    assert world.lookup("桂A77777").json["verdict"] == "VALID"
+
+
+def test_unusable_server_url_is_refused_at_init(empty_world: World) -> None:
+    bad = run_cli(
+        "init",
+        "--root-key",
+        empty_world.pki.root.public.hex(),
+        "--server",
+        "http://[::1",
+        "--feed",
+        "gx",
+        data_dir=empty_world.data_dir,
+    )
+    assert bad.code == 2 and "not an http(s) URL" in bad.err

@@ -878,3 +878,21 @@ def test_console_script_matches_in_process(ro: World) -> None:
         "CHECK",
         "VALID",
     ]
+
+
+def test_closed_stdin_is_bad_input(world: World) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    vicheck = str(Path(sys.executable).parent / "vicheck")
+    import os
+
+    done = subprocess.run(  # the child starts with its stdin closed, as under some init systems
+        [vicheck, "--data-dir", str(world.data_dir), "verify", "--json", "-"],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert json.loads(done.stdout)["error"]["code"] == "BAD_INPUT"
