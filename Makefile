@@ -46,6 +46,7 @@ vectors: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scan
+	$(BIN)/python -m bench.tui
 	$(BIN)/python -m bench.central
 
 clean:

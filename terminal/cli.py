@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     want_json = "--json" in argv
     catalogue = Catalogue(detect_language(_peek_lang(argv)))
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(_text_after_dashdash(argv))
         catalogue = Catalogue(detect_language(getattr(args, "lang", None)))
         data_dir = str(getattr(args, "data_dir", None) or _default_data_dir())
         handler = {
@@ -162,6 +162,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> NoReturn:
     sys.exit(main())
+
+
+VERIFY_FLAGS = {"--json", "-h", "--help"}
+VERIFY_OPTIONS = {"--at", "--image", "--data-dir", "--lang"}
+
+
+def _text_after_dashdash(argv: list[str]) -> list[str]:
+    """SPEC 7 judges any TEXT by section 6.1, even one that starts with "-" (which
+    argparse would take for an option): move such a text to the end, after "--"."""
+    if "verify" not in argv or "--" in argv:
+        return argv
+    i = argv.index("verify") + 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg in VERIFY_OPTIONS:
+            i += 2
+            continue
+        known = arg in VERIFY_FLAGS or arg.split("=", 1)[0] in VERIFY_OPTIONS
+        if arg.startswith("-") and arg != "-" and not known:
+            return [*argv[:i], *argv[i + 1 :], "--", arg]  # the text goes last, after "--"
+        i += 1
+    return argv
 
 
 def _peek_lang(argv: list[str]) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -177,37 +176,55 @@ def test_snapshots(
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_end_to_end_in_tmux(world: World) -> None:
-    session = f"vicheck-{os.getpid()}"
+def test_end_to_end_in_tmux(world: World, tmp_path: Path) -> None:
+    """The real command in a real terminal: tmux on its own socket, 40x20."""
+    tmux = ["tmux", "-S", str(tmp_path / "tmux.sock")]
     vicheck = str(Path(sys.executable).parent / "vicheck")
-    command = f"VICHECK_DATA_DIR={world.data_dir} {vicheck} --lang en --no-shift-start"
+    # COLUMNS/LINES from the test runner would override the real terminal size.
+    command = (
+        f"env -u COLUMNS -u LINES VICHECK_DATA_DIR={world.data_dir}"
+        f" {vicheck} --lang en --no-shift-start"
+    )
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "40", "-y", "20", command], check=True
+        [*tmux, "new-session", "-d", "-s", "e2e", "-x", "40", "-y", "20", command], check=True
     )
     try:
 
         def screen() -> str:
-            return subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
-            ).stdout
+            shown = subprocess.run([*tmux, "capture-pane", "-p", "-t", "e2e"], capture_output=True)
+            return shown.stdout.decode("utf-8", "replace")
 
         def wait_for(text: str) -> str:
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 if text in (shown := screen()):
                     return shown
                 time.sleep(0.1)
             raise AssertionError(f"{text!r} never appeared:\n{screen()}")
 
-        wait_for("Vehicle inspection")
-        subprocess.run(["tmux", "send-keys", "-t", session, "F2"], check=True)
+        def keys(*names: str) -> None:
+            subprocess.run([*tmux, "send-keys", "-t", "e2e", *names], check=True)
+
+        wait_for("No camera")
+        keys("F2")
         wait_for("Province")
-        subprocess.run(["tmux", "send-keys", "-t", session, "1", "A12345", "Enter"], check=True)
+        keys("1", "A12345", "Enter")
         wait_for("桂A12345  Valid plate")
         time.sleep(0.3)
-        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
+        keys("Enter")
         shown = wait_for("Compare the plate")
-        assert "桂 A 1 2 3 4 5" in shown
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+        # The real clock is months past the world's feeds: a valid vehicle, stale cache.
+        assert "CHECK" in shown and "桂 A 1 2 3 4 5" in shown
+        keys("C-q")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+async def test_too_small_screen_says_so(world: World) -> None:
+    app = _app(world)
+    async with app.run_test(size=(30, 12)) as pilot:
+        await pilot.pause()
+        assert "too small" in _text(app, "#too-small")
+        await pilot.resize_terminal(40, 20)
+        await pilot.pause()
+        assert isinstance(app.screen, ScanScreen)

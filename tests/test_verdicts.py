@@ -896,3 +896,10 @@ def test_closed_stdin_is_bad_input(world: World) -> None:
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert json.loads(done.stdout)["error"]["code"] == "BAD_INPUT"
+
+
+@pytest.mark.parametrize("text", ["-x", "--not-an-option", "-VI1:ABC"])
+def test_text_starting_with_a_dash_is_judged_as_text(world: World, text: str) -> None:
+    result = run_cli("verify", "--json", "--at", at(T0), text, data_dir=world.data_dir)
+    assert (result.code, result.codes) == (4, ["FORMAT"])
+    assert run_cli("verify", "--json", text, "--at", at(T0), data_dir=world.data_dir).code == 4

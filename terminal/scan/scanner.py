@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from terminal.scan.dedupe import RecentCodes
-from terminal.scan.pipeline import Decoded, ScanPipeline
+from terminal.scan.pipeline import Decoded, LiveCadence, ScanPipeline
 from terminal.scan.sources import FrameSource
 from terminal.verdict import Checker, CheckResult
 
@@ -40,11 +40,12 @@ def scan(
     """
     recent = RecentCodes(clock, window)
     repeats = source.live or source_is_video(source)
+    decode = LiveCadence(pipeline).decode if source.live else pipeline.decode
     for frame in source.frames():
         if frame.image is None:
             yield Outcome(frame.label, None, None, BAD_INPUT, "not a picture OpenCV can read")
             continue
-        decoded = pipeline.decode(frame.image)
+        decoded = decode(frame.image)
         if decoded is None:
             if not repeats:
                 yield Outcome(frame.label, None, None, NO_CODE_FOUND, "no QR code found")

@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import App
+from textual.app import App, ComposeResult
+from textual.events import Resize
+from textual.screen import ModalScreen
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from cache.store import Store
@@ -37,6 +40,16 @@ from terminal.tui.themes import THEMES
 from terminal.verdict import BadPlate, Checker, CheckResult
 
 FrameSourceFactory = Callable[[], FrameSource]
+MIN_SIZE = (40, 20)
+
+
+class TooSmall(ModalScreen[None]):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.message, id="too-small")
 
 
 class VicheckApp(App[None]):
@@ -171,12 +184,12 @@ class VicheckApp(App[None]):
     def run_camera(self) -> None:
         """The long-lived camera loop: frames in, messages out, device released on exit."""
         from terminal.scan.dedupe import RecentCodes
-        from terminal.scan.pipeline import ScanPipeline
+        from terminal.scan.pipeline import LiveCadence, ScanPipeline
 
         assert self.frame_source is not None
         source = self.frame_source()
         self.camera_name = source.name
-        pipeline = ScanPipeline()
+        pipeline = LiveCadence(ScanPipeline())
         recent = RecentCodes(time.monotonic)
         try:
             for frame in source.frames():
@@ -248,6 +261,15 @@ class VicheckApp(App[None]):
             return self.t("ui.status.stale"), True
         oldest = min(s.generated_at for s in states)
         return self.t("ui.status.fresh", age=self.catalogue.age(now - oldest)), False
+
+    def on_resize(self, event: Resize) -> None:
+        """Below 40x20 nothing can be read reliably: say so instead of a broken layout."""
+        small = event.size.width < MIN_SIZE[0] or event.size.height < MIN_SIZE[1]
+        showing = isinstance(self.screen, TooSmall)
+        if small and not showing:
+            self.push_screen(TooSmall(self.t("ui.too_small")))
+        elif showing and not small:
+            self.pop_screen()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker failure becomes a notice on screen, never a crash."""
