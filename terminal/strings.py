@@ -140,7 +140,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ui.status.server": "服务器",
         "ui.status.feed": "数据源 {feed}：版本 {version}，{age}前，{fresh}",
         "ui.status.feed_never": "数据源 {feed}：尚未同步",
-        "ui.status.trust": "信任列表：版本 {version}，{fresh}",
+        "ui.status.trust": "信任列表：版本 {version}，{age}前，{fresh}",
         "ui.status.trust_never": "信任列表：尚无",
         "ui.status.floor": "时钟下限：{floor}",
         "ui.status.clock_behind": "警告：设备时钟早于时钟下限，已按下限计时",
@@ -235,7 +235,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ui.status.server": "Server",
         "ui.status.feed": "Feed {feed}: version {version}, {age} ago, {fresh}",
         "ui.status.feed_never": "Feed {feed}: never synced",
-        "ui.status.trust": "Trust list: version {version}, {fresh}",
+        "ui.status.trust": "Trust list: version {version}, {age} ago, {fresh}",
         "ui.status.trust_never": "Trust list: none",
         "ui.status.floor": "Clock floor: {floor}",
         "ui.status.clock_behind": (

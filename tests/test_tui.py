@@ -67,6 +67,7 @@ async def test_camera_worker_scans_and_alerts(world: World) -> None:
         while not isinstance(app.screen, VerdictCard) and time.monotonic() < deadline:
             await pilot.pause(0.05)
         assert isinstance(app.screen, VerdictCard)
+        await pilot.pause()  # let the card compose
         assert _text(app, "#verdict-word") == "告警  ALERT"
         assert "被盗抢" in _text(app, "#reasons")
         await _settle(app, pilot)

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from cache.sync import SyncEvent, SyncReport
+from terminal.tui.status import freshness_lines
 
 
 class SyncScreen(Screen[None]):
@@ -79,13 +80,17 @@ class SyncScreen(Screen[None]):
             bar.update(total=bar.total or 1, progress=bar.total or 1)
 
     def show_report(self, report: SyncReport) -> None:
+        """What happened, then how fresh each part of the cache now is."""
         t = self.app.t  # type: ignore[attr-defined]
         lines = [
             f"{t('label.trust_list')}: {t('sync.' + report.trust_list.status)}"
             f" v{report.trust_list.version}"
+            + (f" ({report.trust_list.error})" if report.trust_list.error else "")
         ]
         for feed in report.feeds:
             line = f"{feed.feed}: {t('sync.' + feed.status)} v{feed.to_version}"
             lines.append(line + (f" ({feed.error})" if feed.error else ""))
         lines.append(t("ui.sync.done") if report.ok else t("ui.sync.failed", error=""))
+        lines.append("")
+        lines += freshness_lines(self.app)
         self.query_one("#sync-summary", Static).update("\n".join(lines))
