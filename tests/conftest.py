@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import FeedServer, World, standard_world
+from tests.support import FeedServer, World, synced_world
 
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 
@@ -14,13 +14,8 @@ VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 def world(tmp_path: Path) -> Iterator[World]:
     """A 桂 feed and a hotlist, published and served; the terminal is initialised
     and synced once."""
-    w = standard_world(tmp_path)
-    try:
-        assert w.init().code == 0
-        assert w.sync().code == 0
+    with synced_world(tmp_path) as w:
         yield w
-    finally:
-        w.close()
 
 
 @pytest.fixture

@@ -343,6 +343,18 @@ def standard_world(tmp: Path) -> World:
     return world
 
 
+@contextlib.contextmanager
+def synced_world(tmp: Path) -> Iterator[World]:
+    """The standard world, initialised and synced once; closed on exit."""
+    world = standard_world(tmp)
+    try:
+        assert world.init().code == 0
+        assert world.sync().code == 0
+        yield world
+    finally:
+        world.close()
+
+
 def db_dump(data_dir: Path) -> dict[str, Any]:
     """Everything a check can see in the cache, for before/after comparisons."""
     import sqlite3

@@ -41,7 +41,7 @@ from keys.trustlist import (
 )
 from terminal.clock import Clock
 from terminal.verdict import Checker, CheckResult
-from tests.support import DAY, T0, YEAR, CliResult, Pki, World, at, standard_world
+from tests.support import DAY, T0, YEAR, CliResult, Pki, World, at, synced_world
 
 PKI = Pki()  # deterministic: the same keys every World uses
 GUI = PKI.gui
@@ -129,13 +129,8 @@ def assert_format(result: CliResult) -> None:
 @pytest.fixture(scope="module")
 def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """The standard world, for the many checks that only read it."""
-    w = standard_world(tmp_path_factory.mktemp("keys"))
-    try:
-        assert w.init().code == 0
-        assert w.sync().code == 0
+    with synced_world(tmp_path_factory.mktemp("keys")) as w:
         yield w
-    finally:
-        w.close()
 
 
 # --- 1. Base45 (RFC 9285) ---------------------------------------------------------
