@@ -15,8 +15,13 @@ TYPES = ["K33", "K31", "H11", "M21"]
 
 
 def plates(count: int, province: str = "桂") -> Iterator[str]:
-    """``count`` distinct ordinary plates in byte order (letter, then five digits)."""
+    """``count`` distinct ordinary plates in byte order (letter, then five digits).
+
+    Up to 2.4M; the realistic 10M generator is ``central registry generate``.
+    """
     per_letter = 100_000
+    if count > per_letter * len(LETTERS):
+        raise ValueError(f"bench.data makes at most {per_letter * len(LETTERS):,} plates")
     for letter_index in range(count // per_letter + 1):
         letter = LETTERS[letter_index]
         for n in range(min(per_letter, count - letter_index * per_letter)):
