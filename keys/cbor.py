@@ -86,10 +86,6 @@ def is_uint(value: object) -> bool:
     return type(value) is int and 0 <= value < UINT_LIMIT
 
 
-def is_int(value: object) -> bool:
-    return type(value) is int
-
-
 def is_tstr(value: object) -> bool:
     return type(value) is str
 

@@ -202,9 +202,11 @@ def _default_data_dir() -> str:
 
 
 def _report_error(code: str, detail: str, catalogue: Catalogue, want_json: bool) -> None:
+    from terminal.render import error_json
+
     message = catalogue.text(f"error.{code}", detail=detail)
     if want_json:
-        _print_json({"error": {"code": code, "message": message}})
+        _print_json(error_json(code, message))
     else:
         print(f"vicheck: {message}", file=sys.stderr)
 
@@ -375,7 +377,7 @@ def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     """One JSON line (or one block of text) per code found; exit with the worst verdict."""
     import time
 
-    from terminal.render import result_json, result_text
+    from terminal.render import error_json, result_json, result_text
     from terminal.scan.pipeline import ScanPipeline
     from terminal.scan.scanner import scan
     from terminal.scan.sources import SourceError, open_source
@@ -391,8 +393,7 @@ def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
             if outcome.result is None:
                 message = catalogue.text(f"error.{outcome.error}", detail=outcome.label)
                 if args.json:
-                    error = {"code": outcome.error, "message": message}
-                    _print_json({"source": outcome.label, "error": error})
+                    _print_json({"source": outcome.label, **error_json(outcome.error, message)})
                 else:
                     print(f"{outcome.label}: {message}", flush=True)
                 continue

@@ -10,11 +10,8 @@ starts stops when it ends.
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.server
 import random
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +21,7 @@ from cache.feedwriter import Vehicle, manifest_payload, write_manifest, write_sn
 from cache.model import KIND_FULL, KIND_HOTLIST
 from cache.store import Store
 from cache.sync import sync
+from central.serve import StaticServer
 from keys.certificate import Certificate, issue_certificate
 from keys.fields import month_of
 from keys.keypair import KeyPair
@@ -148,23 +146,6 @@ def certificates(keys: DemoKeys, now: int) -> list[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def serve(root: Path) -> Iterator[str]:
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextlib.contextmanager
 def demo_environment(vehicles: int, emit: Callable[[str], None]) -> Iterator[DemoSetup]:
     """Publish, serve, initialise and sync; the server runs until the block ends."""
     now = int(time.time())
@@ -175,7 +156,8 @@ def demo_environment(vehicles: int, emit: Callable[[str], None]) -> Iterator[Dem
         root.mkdir()
         emit(f"demo: publishing a 桂 registry of {vehicles:,} vehicles and the hotlist")
         publish(root, keys, now, vehicles)
-        with serve(root) as url:
+        with StaticServer(root) as server:
+            url = server.url
             config = Config(keys.root.public, url, ("gx", "hot"), home_province="桂")
             config.save(data_dir)
             report = sync(data_dir, url, keys.root.public, config.feeds, time.time)

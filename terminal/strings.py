@@ -12,7 +12,6 @@ from typing import NamedTuple
 
 ZH = "zh_CN"
 EN = "en"
-LANGUAGES = (ZH, EN)
 
 STATUS_NAMES = {
     ZH: {
@@ -114,7 +113,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ui.scan.idle": "请将二维码对准摄像头，或使用扫描键",
         "ui.scan.reading": "正在识别……",
         "ui.scan.no_camera": "无摄像头：请使用扫描键或号牌查询（F2）",
-        "ui.scan.not_certificate": "该二维码不是检验标志电子凭证",
         "ui.status.fresh": "数据更新于 {age} 前",
         "ui.status.stale": "数据已过期，请同步（F5）",
         "ui.status.never": "尚未同步，请同步（F5）",
@@ -209,7 +207,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ui.scan.idle": "Hold the QR code to the camera, or press the scan key",
         "ui.scan.reading": "Reading...",
         "ui.scan.no_camera": "No camera: use the scan key, or plate lookup (F2)",
-        "ui.scan.not_certificate": "This QR code is not an inspection certificate",
         "ui.status.fresh": "Data from {age} ago",
         "ui.status.stale": "Data out of date: sync (F5)",
         "ui.status.never": "Never synced: sync (F5)",

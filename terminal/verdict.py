@@ -71,9 +71,6 @@ class Checker:
         self.feeds = tuple(feeds)
         self.clock = clock
 
-    def now(self) -> float:
-        return self.clock.now(self.store.clock_floor())
-
     def verify(self, text: str) -> CheckResult:
         """SPEC 6.1 for a QR text (already stripped of surrounding whitespace)."""
         try:

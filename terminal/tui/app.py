@@ -32,7 +32,7 @@ from terminal.strings import Catalogue
 from terminal.tui.card import VerdictCard
 from terminal.tui.history import HistoryEntry, HistoryScreen
 from terminal.tui.lookup import LookupScreen
-from terminal.tui.messages import Checked, NotCertificate, ScannerState, SyncFinished, SyncProgress
+from terminal.tui.messages import Checked, ScannerState, SyncFinished, SyncProgress
 from terminal.tui.scan import ScanScreen
 from terminal.tui.status import StatusScreen
 from terminal.tui.sync import SyncScreen
@@ -174,9 +174,6 @@ class VicheckApp(App[None]):
         if isinstance(self.screen, VerdictCard):
             self.pop_screen()
         self.push_screen(VerdictCard(result, self.catalogue, timeout))
-
-    def on_not_certificate(self, _: NotCertificate) -> None:
-        self.notify(self.t("ui.scan.not_certificate"), severity="warning")
 
     # --- camera ------------------------------------------------------------------
 

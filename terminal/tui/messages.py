@@ -29,10 +29,6 @@ class Checked(Message):
         self.at = at
 
 
-class NotCertificate(Message):
-    """A QR code was read but it is some other code (payment, WeChat, ...)."""
-
-
 class SyncProgress(Message):
     def __init__(self, event: SyncEvent) -> None:
         super().__init__()
