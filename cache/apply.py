@@ -37,9 +37,12 @@ from cache.feedformat import (
     snapshot_header,
 )
 from cache.schema import (
+    SLOT_TABLE_PREFIXES,
+    VEHICLE_COLUMNS,
     create_slot_tables,
     drop_slot_tables,
     migrate,
+    overlay_table,
     serials_table,
     transaction,
     vehicles_table,
@@ -52,6 +55,11 @@ DOWNLOAD_PREFIX = ".sync-"
 BATCH = 20_000
 WRITER_CACHE_KIB = 32 * 1024
 COMMIT_EVERY = 500_000
+MERGE_FLOOR = 10_000
+MERGE_DIVISOR = 32
+"""The overlay is merged into its base once it holds more rows than
+``max(MERGE_FLOOR, total // MERGE_DIVISOR)``: about ten days of a province's
+changes, so a merge comes rarely and touches each base page about once."""
 Progress = Callable[[int], None]
 """Called with the number of records applied so far in the current file."""
 
@@ -136,7 +144,7 @@ class CacheWriter:
         orphans += [
             int(n[1:])
             for n in names
-            if n[:1] in "vs" and n[1:].isdigit() and int(n[1:]) not in used
+            if n[:1] in SLOT_TABLE_PREFIXES and n[1:].isdigit() and int(n[1:]) not in used
         ]
         for slot in sorted(set(orphans)):
             self.drop_slot(slot)
@@ -155,12 +163,43 @@ class CacheWriter:
         now: int,
         progress: Progress = _no_progress,
     ) -> None:
-        """Apply a delta chain to the live tables in one transaction, or not at all."""
+        """Apply a delta chain to the live tables in one transaction, or not at all;
+        then merge the overlay into the base if it has grown past its limit."""
         with self.transaction() as conn:
             count = state.total
             for entry, path in files:
                 count = _apply_delta(conn, state.slot, manifest.feed, entry, path, count, progress)
             _finish(conn, state.slot, manifest, count, now)
+        try:
+            if self.overlay_rows(state.slot) > merge_limit(count):
+                self.merge_overlay(state.slot)
+        except sqlite3.Error:
+            pass  # the deltas are in; the merge rolled back and waits for the next sync
+
+    def overlay_rows(self, slot: int) -> int:
+        return self.conn.execute(f"SELECT count(*) FROM {overlay_table(slot)}").fetchone()[0]
+
+    def merge_overlay(self, slot: int) -> None:
+        """Fold the overlay into the base tables, in one transaction.
+
+        What checks see does not change, so a failure here (disk full) only
+        leaves the overlay to the next sync. Set-based and in key order: each base
+        page is visited once, however many of its rows changed.
+        """
+        vt, ot = vehicles_table(slot), overlay_table(slot)
+        with self.transaction() as conn:
+            conn.execute(
+                f"DELETE FROM {vt} WHERE (plate, plate_type) IN"
+                f" (SELECT plate, plate_type FROM {ot} WHERE status IS NULL)"
+            )
+            conn.execute(
+                f"INSERT INTO {vt} ({VEHICLE_COLUMNS}) SELECT {VEHICLE_COLUMNS} FROM {ot}"
+                " WHERE status IS NOT NULL ORDER BY plate, plate_type"
+                " ON CONFLICT (plate, plate_type) DO UPDATE SET"
+                " valid_through = excluded.valid_through, status = excluded.status,"
+                " vehicle_type = excluded.vehicle_type"
+            )
+            conn.execute(f"DELETE FROM {ot}")
 
     def apply_snapshot(
         self,
@@ -189,6 +228,11 @@ class CacheWriter:
             raise
         if old is not None:
             self.drop_slot(old.slot)
+
+
+def merge_limit(total: int) -> int:
+    """How many overlay rows a feed of ``total`` records may carry unmerged."""
+    return max(MERGE_FLOOR, total // MERGE_DIVISOR)
 
 
 def _raise_floor(conn: sqlite3.Connection, t: int) -> None:
@@ -303,15 +347,20 @@ def _apply_delta(
     count: int,
     progress: Progress,
 ) -> int:
-    """Apply one delta file's operations inside the caller's transaction."""
+    """Apply one delta file's operations inside the caller's transaction.
+
+    Vehicle changes go to the slot's overlay (see ``cache.schema``); whether a
+    vehicle is present is what a check would see: the overlay's row, else the base.
+    """
     checker = ItemChecker()
-    vt, st = vehicles_table(slot), serials_table(slot)
-    insert = f"INSERT INTO {vt} VALUES (?, ?, ?, ?, ?)"
-    update = (
-        f"UPDATE {vt} SET valid_through = ?, status = ?, vehicle_type = ?"
-        " WHERE plate = ? AND plate_type = ?"
+    vt, ot, st = vehicles_table(slot), overlay_table(slot), serials_table(slot)
+    # (NULL: no overlay row; 1: removed; 0: changed), whether the base has it.
+    probe = (
+        f"SELECT (SELECT status IS NULL FROM {ot} WHERE plate = ?1 AND plate_type = ?2),"
+        f" EXISTS (SELECT 1 FROM {vt} WHERE plate = ?1 AND plate_type = ?2)"
     )
-    remove = f"DELETE FROM {vt} WHERE plate = ? AND plate_type = ?"
+    put = f"INSERT OR REPLACE INTO {ot} ({VEHICLE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+    unshadow = f"DELETE FROM {ot} WHERE plate = ? AND plate_type = ?"
     revoke = f"INSERT OR IGNORE INTO {st} VALUES (?)"
     lift = f"DELETE FROM {st} WHERE serial = ?"
     done = 0
@@ -320,16 +369,21 @@ def _apply_delta(
             tag = item_tag(item)
             if tag == OP_VEHICLE:
                 row = checker.vehicle(item)
-                # A day's delta is mostly changes to known vehicles: try the update
-                # first, insert only when nothing was there (and count it).
-                if not conn.execute(update, (row[2], row[3], row[4], row[0], row[1])).rowcount:
-                    conn.execute(insert, row)
+                removed, in_base = conn.execute(probe, row[:2]).fetchone()
+                conn.execute(put, row)
+                if not (in_base if removed is None else not removed):
                     count += 1
             elif tag == OP_REMOVE:
                 if len(item) != 3:
                     raise FeedFormatError("a removal has three elements")
-                if not conn.execute(remove, checker.plate_key(item[1], item[2])).rowcount:
+                key = checker.plate_key(item[1], item[2])
+                removed, in_base = conn.execute(probe, key).fetchone()
+                if not (in_base if removed is None else not removed):
                     raise FeedFormatError(f"delta removes absent vehicle {item[1]} {item[2]}")
+                if in_base:
+                    conn.execute(put, (*key, None, None, None))
+                else:
+                    conn.execute(unshadow, key)
                 count -= 1
             elif tag in (OP_REVOKE, OP_LIFT):
                 if len(item) != 2:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from cache.model import KIND_FULL, KIND_HOTLIST, month_text
-from cache.schema import SCHEMA_VERSION, serials_table, vehicles_table
+from cache.schema import SCHEMA_VERSION, current_vehicles, migrate, serials_table
 from keys.trustlist import TrustList, TrustListError, load_trust_list
 from keys.wire import SCOPE_ALL
 
@@ -113,11 +113,20 @@ class Store:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the cache {path}: {exc}") from None
-        if version != SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
             conn.close()
             raise StoreError(
-                f"cache schema is version {version}, expected {SCHEMA_VERSION}: run vicheck sync"
+                f"cache schema is version {version}, newer than this vicheck understands"
+                f" ({SCHEMA_VERSION})"
             )
+        if version < SCHEMA_VERSION:
+            # An updated vicheck on a terminal that has not synced since: checks
+            # must keep working offline, so bring the cache up to date here.
+            try:
+                migrate(conn)
+            except sqlite3.Error as exc:
+                conn.close()
+                raise StoreError(f"cannot update the cache {path}: {exc}") from None
         return cls(conn)
 
     def close(self) -> None:
@@ -199,14 +208,10 @@ class Store:
             f"SELECT -1, NULL, NULL, NULL, NULL, NULL FROM {serials_table(f.slot)} WHERE serial = ?"
             for f in serial_feeds
         ]
-        parts += [
-            f"SELECT {i}, plate, plate_type, valid_through, status, vehicle_type"
-            f" FROM {vehicles_table(f.slot)} WHERE {where}"
-            for i, f in enumerate(feeds)
-        ]
+        parts += [current_vehicles(f.slot, where, lead=f"{i}, ") for i, f in enumerate(feeds)]
         if not parts:
             return False, []
-        args = (serial,) * len(serial_feeds) + key * len(feeds)
+        args = (serial,) * len(serial_feeds) + key * 2 * len(feeds)
         revoked = False
         records = []
         try:

@@ -25,6 +25,9 @@ RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "vicheck-central"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body of a
+    # small file waits for the client's delayed ACK, 40 ms per manifest.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:
         if self.server.verbose:  # type: ignore[attr-defined]

@@ -172,6 +172,8 @@ class Feed:
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """Serves the world directory; a test may slow it down or make it lie."""
 
+    disable_nagle_algorithm = True  # else a small body waits 40 ms for a delayed ACK
+
     def log_message(self, *args: Any) -> None:
         pass
 
@@ -359,7 +361,7 @@ def db_dump(data_dir: Path) -> dict[str, Any]:
     """Everything a check can see in the cache, for before/after comparisons."""
     import sqlite3
 
-    from cache.schema import serials_table, vehicles_table
+    from cache.schema import current_vehicles, serials_table
 
     conn = sqlite3.connect(Path(data_dir) / "vicheck.db")
     try:
@@ -371,7 +373,7 @@ def db_dump(data_dir: Path) -> dict[str, Any]:
         }
         for f in feeds:
             out[f"v:{f[0]}"] = conn.execute(
-                f"SELECT * FROM {vehicles_table(f[1])} ORDER BY plate, plate_type"
+                f"SELECT * FROM ({current_vehicles(f[1], '1')}) ORDER BY plate, plate_type"
             ).fetchall()
             out[f"s:{f[0]}"] = conn.execute(
                 f"SELECT * FROM {serials_table(f[1])} ORDER BY serial"
