@@ -53,9 +53,7 @@ def overlay_count(data_dir: Path, feed: str = "gx") -> int:
         conn.close()
 
 
-def random_day(
-    rng: random.Random, model: dict[tuple[str, str], Vehicle]
-) -> tuple[list[Any], int]:
+def random_day(rng: random.Random, model: dict[tuple[str, str], Vehicle]) -> tuple[list[Any], int]:
     """One delta of 1-5 operations on a few keys, applied to ``model`` as it goes.
 
     The same key may come back within a delta (added, then removed, then added),
