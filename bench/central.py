@@ -1,7 +1,8 @@
 """The central side's figures (issue 5), printed as one JSON object.
 
 Generate a province registry, publish it, sync a terminal from it, publish a day
-of changes as one delta, sync that, then a fleet of terminals at once against
+of changes as one delta, sync that, then more days until a sync merges the delta
+overlay (the slow sync of every ten days or so), then a fleet of terminals at once against
 ``vicheck central serve`` on loopback. Scale with VICHECK_BENCH_VEHICLES (default
 10,000,000) and VICHECK_BENCH_FLEET (default 200).
 """
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from bench.run import child_sync
 from cache.feedformat import Manifest, parse_manifest
+from cache.schema import overlay_table
+from cache.store import DB_NAME
 from central import cli
 from central.serve import free_port
 from keys.cose import parse_sign1
@@ -31,6 +34,7 @@ from tests.support import run_cli
 VEHICLES = int(os.environ.get("VICHECK_BENCH_VEHICLES", "10000000"))
 FLEET = int(os.environ.get("VICHECK_BENCH_FLEET", "200"))
 DAY_CHANGES = 30_000
+MAX_DAYS = 14
 VICHECK = str(Path(sys.executable).parent / "vicheck")
 
 
@@ -52,13 +56,14 @@ def timed(fn, *args) -> float:
     return round(time.perf_counter() - start, 2)
 
 
-def day_of_changes(registry: Path, count: int) -> dict[str, int]:
+def day_of_changes(registry: Path, count: int, day: int = 0) -> dict[str, int]:
     """A day at a provincial registry, about ``count`` vehicles in all: inspections
-    passed (two thirds), statuses set and cleared, new registrations, deregistrations."""
+    passed (two thirds), statuses set and cleared, new registrations, deregistrations.
+    Each ``day`` picks other vehicles."""
     conn = sqlite3.connect(registry, isolation_level=None)
     stride = max(VEHICLES // count, 1)
     rows = conn.execute("SELECT plate, plate_type, status, valid_through FROM vehicles")
-    picked = list(itertools.islice(rows, 0, stride * count, stride))
+    picked = list(itertools.islice(rows, day % stride, stride * count, stride))
     inspected = picked[: count * 2 // 3]
     flagged = picked[len(inspected) : len(inspected) + count // 6]
     removed = picked[len(inspected) + len(flagged) : len(inspected) + len(flagged) + count // 20]
@@ -79,7 +84,7 @@ def day_of_changes(registry: Path, count: int) -> dict[str, int]:
     )
     conn.executemany(
         "INSERT OR IGNORE INTO vehicles VALUES (?, '52', 'K33', 0, '2026-06', '2028-06', 'A')",
-        [(f"桂RK{n:05d}",) for n in range(new)],
+        [(f"桂R{'DF'[day // 10 % 2]}{day % 10}{n:04d}",) for n in range(new)],
     )
     conn.execute("COMMIT")
     conn.close()
@@ -89,6 +94,36 @@ def day_of_changes(registry: Path, count: int) -> dict[str, int]:
         "removed": len(removed),
         "registered": new,
     }
+
+
+def overlay_rows(data_dir: Path, feed: str) -> int:
+    conn = sqlite3.connect(data_dir / DB_NAME)
+    try:
+        (slot,) = conn.execute("SELECT slot FROM feeds WHERE feed = ?", (feed,)).fetchone()
+        return conn.execute(f"SELECT count(*) FROM {overlay_table(slot)}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def days_until_merge(home: Path, data_dir: Path) -> dict[str, object]:
+    """More days of changes, each published and synced, until a sync merges the
+    delta overlay into the base (``cache.apply.merge_limit``): the one slow sync."""
+    plain: list[float] = []
+    for day in range(1, MAX_DAYS + 1):
+        before = overlay_rows(data_dir, "gx")
+        day_of_changes(home / "registry.db", DAY_CHANGES, day)
+        central(home, "publish")
+        seconds, _, report = child_sync(data_dir)
+        assert report["feeds"][0]["method"] == "delta", report
+        if overlay_rows(data_dir, "gx") < before:
+            return {
+                "merge_after_days": day + 1,
+                "merged_overlay_rows": before,
+                "merge_sync_s": round(seconds, 2),
+                "day_delta_sync_s_other_days_max": round(max(plain, default=0), 3),
+            }
+        plain.append(seconds)
+    return {"merge_after_days": None, "day_delta_sync_s_other_days_max": round(max(plain), 3)}
 
 
 def fleet(tmp: Path, url: str, root: str, size: int) -> dict[str, object]:
@@ -164,6 +199,7 @@ def main() -> None:
             seconds, rss, report = child_sync(data_dir)
             assert report["feeds"][0]["method"] == "delta", report
             figures["day_delta_sync_s"] = round(seconds, 3)
+            figures.update(days_until_merge(home, data_dir))
             figures.update(fleet(tmp, url, root, FLEET))
         finally:
             server.terminate()

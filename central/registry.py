@@ -12,6 +12,7 @@ last (``published``), whatever the size of the registry.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import NamedTuple
@@ -176,6 +177,19 @@ class Registry:
         return [
             RegistryVehicle(*row) for row in self.conn.execute(sql + " ORDER BY plate_type", args)
         ]
+
+    def put(self, vehicles: Iterable[RegistryVehicle]) -> None:
+        """Register vehicles, replacing any of the same plate and type; each row is
+        checked first, so a refused one names itself and nothing is written."""
+        rows = list(vehicles)
+        for row in rows:
+            check_vehicle(row, f"vehicle {row.plate} type {row.plate_type}")
+        with self.transaction() as conn:
+            conn.executemany(
+                f"INSERT OR REPLACE INTO vehicles ({', '.join(VEHICLE_COLUMNS)})"
+                " VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
 
     def set_validity(self, vehicle: RegistryVehicle, valid_through: str, status: str) -> None:
         self.conn.execute(

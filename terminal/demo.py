@@ -1,39 +1,72 @@
 """``vicheck demo``: the terminal on demo data, with no camera and no server.
 
-Builds a demo province in a temporary folder (keys, a trust list, a 桂 registry
-feed of about 50,000 vehicles with the showcase vehicles, and the nationwide
-hotlist), serves it on 127.0.0.1, initialises and syncs a demo data dir, then
-checks the showcase certificates and plates as an officer would. Everything it
-starts stops when it ends.
+Runs the central side as a province would, in a temporary folder: demo keys and
+their trust list, a generated 桂 registry of about 50,000 vehicles plus the
+showcase vehicles, certificates issued from it, a first publication (snapshot),
+then a day's changes (a car reported stolen, a certificate revoked) published as a
+delta. It serves that on 127.0.0.1, initialises and syncs a demo data dir (the
+snapshot, then the delta), and checks the showcase codes and plates as an officer
+would. Everything it starts stops when it ends.
 """
 
 from __future__ import annotations
 
 import contextlib
-import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from cache.feedwriter import Vehicle, manifest_payload, write_manifest, write_snapshot
 from cache.model import KIND_FULL, KIND_HOTLIST
 from cache.store import Store
 from cache.sync import sync
+from central.generate import generate_into
+from central.issue import issue
+from central.keysconfig import publish_trust_list
+from central.publish import FeedSpec, PublishSettings, publish
+from central.registry import Registry, RegistryVehicle
 from central.serve import StaticServer
 from keys.certificate import Certificate, issue_certificate
 from keys.fields import month_of
 from keys.keypair import KeyPair
-from keys.trustlist import KeyEntry, build_trust_list
 from terminal.clock import Clock
 from terminal.config import Config
 from terminal.verdict import Checker
 
 DAY = 86400
 YEAR = 365 * DAY
-LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-DIGITS = "0123456789"
+SEED = 2026
+FEEDS = (FeedSpec("gx", KIND_FULL, ("桂",)), FeedSpec("hot", KIND_HOTLIST, ("*",)))
+KEYS_TOML = """\
+# The demo's keys: the national root, the 桂 and 粤 certificate keys, the feed key.
+root = "keys/root.key"
+expires_days = 30
+
+[[key]]
+name = "桂-cert"
+public = "keys/gui.pub"
+role = "cert"
+scope = ["桂"]
+not_before = {not_before}
+not_after = {not_after}
+
+[[key]]
+name = "粤-cert"
+public = "keys/yue.pub"
+role = "cert"
+scope = ["粤"]
+not_before = {not_before}
+not_after = {not_after}
+
+[[key]]
+name = "feed"
+public = "keys/feed.pub"
+role = "feed"
+scope = ["*"]
+not_before = {not_before}
+not_after = {not_after}
+"""
 
 
 class DemoKeys:
@@ -46,103 +79,99 @@ class DemoKeys:
         self.feed = KeyPair.from_seed(b"vicheck demo feed")
         self.forger = KeyPair.from_seed(b"not a trusted key")
 
-
-def showcase(now: int) -> list[Vehicle]:
-    this_month = month_of(now)
-    year = int(this_month[:4])
-    return [
-        Vehicle("桂A12345", "02", f"{year + 1}{this_month[4:]}", "A", "K33"),
-        Vehicle("桂A00001", "02", f"{year + 1}{this_month[4:]}", "C", "K33"),
-        Vehicle("桂B88888", "02", month_of(now - 120 * DAY), "A", "K33"),
-    ]
-
-
-def registry(count: int, now: int, seed: int = 2026) -> list[Vehicle]:
-    """A synthetic 桂 registry: ordinary plates, mostly normal status."""
-    rng = random.Random(seed)
-    special = {v.plate for v in showcase(now)}
-    cities = "ABCDEFGHJKLMNP"
-    plates: set[str] = set()
-    while len(plates) < count:
-        plate = "桂" + rng.choice(cities) + "".join(rng.choice(DIGITS) for _ in range(5))
-        if plate not in special:
-            plates.add(plate)
-    statuses = ["A"] * 94 + ["G", "G", "I", "GI", "C", "Q"]
-    out = [
-        Vehicle(
-            plate,
-            "02" if rng.random() < 0.9 else "01",
-            month_of(now + rng.randint(-60, 700) * DAY),
-            rng.choice(statuses),
-            rng.choice(["K33", "K31", "H11"]),
+    def write(self, home: Path, now: int) -> Path:
+        """The key files and keys.toml of a central home; returns the keys.toml path."""
+        (home / "keys").mkdir(parents=True)
+        for name in ("root", "gui", "yue", "feed"):
+            pair: KeyPair = getattr(self, name)
+            pair.save(home / "keys" / f"{name}.key")
+            (home / "keys" / f"{name}.pub").write_text(pair.public.hex() + "\n")
+        config = home / "keys.toml"
+        config.write_text(
+            KEYS_TOML.format(not_before=now - 5 * YEAR, not_after=now + 5 * YEAR),
+            encoding="utf-8",
         )
-        for plate in sorted(plates)
-    ]
-    return out + showcase(now)
+        return config
 
 
-def publish(root: Path, keys: DemoKeys, now: int, vehicles: int) -> None:
-    """Write the trust list and both feeds, as the central side would."""
-    window = {"not_before": now - 5 * YEAR, "not_after": now + 5 * YEAR}
-    entries = [
-        KeyEntry(keys.gui.kid, keys.gui.public, "cert", ("桂",), **window),
-        KeyEntry(keys.yue.kid, keys.yue.public, "cert", ("粤",), **window),
-        KeyEntry(keys.feed.kid, keys.feed.public, "feed", ("*",), **window),
-    ]
-    (root / "trustlist.cose").write_bytes(
-        build_trust_list(
-            version=1,
-            issued_at=now - DAY,
-            expires_at=now + 30 * DAY,
-            entries=entries,
-            root=keys.root.signing_key,
-        )
-    )
-    feeds = {
-        "gx": (KIND_FULL, ("桂",), registry(vehicles, now), [b"demo-revoked-01"]),
-        "hot": (
-            KIND_HOTLIST,
-            ("*",),
-            [Vehicle("粤B99999", "02", None, "C", "K33"), Vehicle("桂A00001", "02", None, "C")],
-            [],
-        ),
-    }
-    for feed, (kind, scope, rows, serials) in feeds.items():
-        directory = root / "feeds" / feed
-        directory.mkdir(parents=True)
-        snapshot = write_snapshot(directory, feed, 1, rows, serials)
-        payload = manifest_payload(
-            feed=feed,
-            version=1,
-            generated_at=now - 3600,
-            expires_at=now + 2 * DAY,
-            kind=kind,
-            scope=scope,
-            snapshot=snapshot,
-            deltas=[],
-            total=snapshot.records,
-        )
-        write_manifest(directory, payload, keys.feed)
-
-
-def certificates(keys: DemoKeys, now: int) -> list[tuple[str, str]]:
-    """(what it shows, QR text) for the showcase codes."""
+def showcase(now: int) -> list[RegistryVehicle]:
+    """The vehicles the demo codes are for, all in good standing on issuing day."""
     this_month = month_of(now)
     next_year = f"{int(this_month[:4]) + 1}{this_month[4:]}"
+    registered = month_of(now - 3 * YEAR)
 
-    def cert(plate: str, valid: str, key: KeyPair, serial: bytes) -> str:
-        issuer = f"{plate[:2]}车管所"
-        claims = Certificate(issuer, now - 30 * DAY, serial, plate, "02", valid, "K33", 3)
-        return issue_certificate(claims, key.signing_key)
+    def car(plate: str, valid_through: str) -> RegistryVehicle:
+        return RegistryVehicle(plate, "02", "K33", 0, registered, valid_through, "A")
 
     return [
-        ("valid", cert("桂A12345", next_year, keys.gui, b"demo-valid-01")),
-        ("stolen", cert("桂A00001", next_year, keys.gui, b"demo-stolen-1")),
-        ("expired", cert("桂B88888", month_of(now - 120 * DAY), keys.gui, b"demo-expired")),
-        ("forged", cert("桂A12345", next_year, keys.forger, b"demo-forged-1")),
-        ("another province", cert("粤B12345", next_year, keys.yue, b"demo-yue-0001")),
-        ("hotlist", cert("粤B99999", next_year, keys.yue, b"demo-yue-0002")),
+        car("桂A12345", next_year),
+        car("桂A00001", next_year),
+        car("桂A88888", next_year),
+        car("桂B88888", month_of(now - 120 * DAY)),
+        car("粤B12345", next_year),
+        car("粤B99999", next_year),
     ]
+
+
+class Showcase(NamedTuple):
+    label: str
+    plate: str
+    key: str  # the DemoKeys attribute that signs it
+    issued_days_ago: int
+
+
+SHOWCASE_CODES = [
+    Showcase("valid", "桂A12345", "gui", 30),
+    Showcase("stolen", "桂A00001", "gui", 30),
+    Showcase("expired", "桂B88888", "gui", 400),
+    Showcase("revoked", "桂A88888", "gui", 30),
+    Showcase("another province", "粤B12345", "yue", 30),
+    Showcase("hotlist", "粤B99999", "yue", 30),
+]
+
+
+def build_central(home: Path, keys: DemoKeys, now: int, vehicles: int) -> list[tuple[str, str]]:
+    """Run the central side; returns (what it shows, QR text) for the showcase codes."""
+    public = home / "public"
+    publish_trust_list(keys.write(home, now), public / "trustlist.cose", now - DAY)
+    codes: dict[str, str] = {}
+    with Registry(home / "registry.db") as registry:
+        generate_into(registry, "桂", vehicles, SEED, month_of(now))
+        registry.put(showcase(now))
+        for code in SHOWCASE_CODES:
+            issued = issue(
+                registry,
+                code.plate,
+                "02",
+                1,
+                getattr(keys, code.key),
+                now - code.issued_days_ago * DAY,
+                home / "issued",
+            )
+            codes[code.label] = issued.text
+            if code.label == "revoked":
+                revoked = issued.certificate.serial
+        settings = PublishSettings(out=public, key=keys.feed, now=now - 2 * 3600)
+        publish(registry, FEEDS, settings)
+        # The day after: two cars reported stolen, one certificate revoked.
+        for plate in ("桂A00001", "粤B99999"):
+            (vehicle,) = registry.vehicles(plate, "02")
+            registry.set_validity(vehicle, vehicle.valid_through or month_of(now), "C")
+        registry.revoke(revoked, now - 3 * 3600)
+        publish(registry, (), PublishSettings(out=public, key=keys.feed, now=now - 3600))
+    codes["forged"] = forged(keys, now)
+    order = ["valid", "stolen", "expired", "forged", "revoked", "another province", "hotlist"]
+    return [(label, codes[label]) for label in order]
+
+
+def forged(keys: DemoKeys, now: int) -> str:
+    """A code for 桂A12345 signed by a key no trust list names."""
+    this_month = month_of(now)
+    valid = f"{int(this_month[:4]) + 1}{this_month[4:]}"
+    claims = Certificate(
+        "桂A车管所", now - 30 * DAY, b"demo-forged-1", "桂A12345", "02", valid, "K33", 1
+    )
+    return issue_certificate(claims, keys.forger.signing_key)
 
 
 @contextlib.contextmanager
@@ -151,21 +180,23 @@ def demo_environment(vehicles: int, emit: Callable[[str], None]) -> Iterator[Dem
     now = int(time.time())
     keys = DemoKeys()
     with tempfile.TemporaryDirectory(prefix="vicheck-demo-") as tmp:
-        root = Path(tmp) / "server"
+        home = Path(tmp) / "central"
         data_dir = Path(tmp) / "terminal"
-        root.mkdir()
-        emit(f"demo: publishing a 桂 registry of {vehicles:,} vehicles and the hotlist")
-        publish(root, keys, now, vehicles)
-        with StaticServer(root) as server:
+        emit(f"demo: generating a 桂 registry of {vehicles:,} vehicles, issuing, publishing")
+        codes = build_central(home, keys, now, vehicles)
+        with StaticServer(home / "public") as server:
             url = server.url
-            config = Config(keys.root.public, url, ("gx", "hot"), home_province="桂")
+            config = Config(keys.root.public, url, tuple(f.feed for f in FEEDS), home_province="桂")
             config.save(data_dir)
             report = sync(data_dir, url, keys.root.public, config.feeds, time.time)
             for feed in report.feeds:
-                emit(f"demo: synced {feed.feed} v{feed.to_version} ({feed.bytes:,} bytes)")
+                emit(
+                    f"demo: synced {feed.feed} v{feed.to_version} by {feed.method}"
+                    f" ({feed.bytes:,} bytes)"
+                )
             if not report.ok:
                 raise RuntimeError(f"demo sync failed: {report.to_json()}")
-            yield DemoSetup(config, data_dir, certificates(keys, now))
+            yield DemoSetup(config, data_dir, codes)
 
 
 class DemoSetup(NamedTuple):

@@ -137,3 +137,21 @@ def test_generator_refuses_bad_province_and_non_empty_registry(tmp_path: Path) -
     assert run(tmp_path, *gen, "--province", "桂").returncode == 0
     proc = run(tmp_path, *gen, "--province", "桂")
     assert proc.returncode == 2 and "already holds 10 vehicles" in proc.stderr
+
+
+def test_put_registers_and_replaces_and_refuses_a_bad_row_whole(tmp_path: Path) -> None:
+    from central.errors import RegistryError
+    from central.registry import RegistryVehicle
+
+    first = RegistryVehicle("桂A12345", "02", "K33", 0, "2022-06", "2026-06", "A")
+    other = RegistryVehicle("桂B54321", "02", "K33", 0, "2021-01", "2027-01", "A")
+    with Registry(tmp_path / "registry.db") as registry:
+        registry.put([first, other])
+        renewed = first._replace(valid_through="2028-06", status="G")
+        registry.put([renewed])
+        assert registry.vehicles("桂A12345") == [renewed]
+        bad = other._replace(plate="桂I00000")
+        with pytest.raises(RegistryError, match="vehicle 桂I00000 type 02"):
+            registry.put([first._replace(status="C"), bad])
+        assert registry.vehicles("桂A12345") == [renewed]
+        assert registry.count() == 2

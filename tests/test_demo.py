@@ -15,10 +15,13 @@ def test_demo_shows_each_showcase_verdict() -> None:
         "code: stolen": "ALERT  ALERT",
         "code: expired": "INVALID  INVALID",
         "code: forged": "INVALID  INVALID",
+        "code: revoked": "INVALID  INVALID",
         "code: another province": "VALID  VALID",
         "code: hotlist": "ALERT  ALERT",
         "plate lookup (no code shown): 桂A·12345": "VALID  VALID",
         "plate lookup (no code shown): 粤B99999": "ALERT  ALERT",
     }
     assert "stolen or robbed" in blocks["code: stolen"]
-    assert "synced gx v1" in result.out
+    assert "has been revoked" in blocks["code: revoked"]
+    # Published by the central side: a snapshot, then a day's changes as a delta.
+    assert "synced gx v2 by snapshot" in result.out
