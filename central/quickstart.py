@@ -3,33 +3,54 @@ the bench and a first look; a real province writes its own keys.toml."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from central.errors import ConfigError
 from central.keysconfig import keygen
 from keys.fields import CST, PROVINCES
 
-CONFIG = """\
+HEADER = """\
 # vicheck central keys configuration (see central/keysconfig.py)
-root = "keys/root.key"
+root = "{root}"
 expires_days = 30
-
+"""
+KEY = """
 [[key]]
-name = "{province}-cert"
-public = "keys/cert.pub"
-role = "cert"
-scope = ["{province}"]
-not_before = {not_before}
-not_after = {not_after}
-
-[[key]]
-name = "feed"
-public = "keys/feed.pub"
-role = "feed"
-scope = ["*"]
+name = "{name}"
+public = "{public}"
+role = "{role}"
+scope = [{scope}]
 not_before = {not_before}
 not_after = {not_after}
 """
+
+
+class ConfigKey(NamedTuple):
+    """One ``[[key]]`` of keys.toml: the key file's path is relative to keys.toml."""
+
+    name: str
+    public: str
+    role: str
+    scope: tuple[str, ...]
+
+
+def keys_toml(root: str, keys: Sequence[ConfigKey], not_before: str, not_after: str) -> str:
+    """A keys.toml naming ``root`` and ``keys``, all valid over one window (TOML
+    dates or epoch seconds, written as given)."""
+    blocks = [
+        KEY.format(
+            name=key.name,
+            public=key.public,
+            role=key.role,
+            scope=", ".join(f'"{s}"' for s in key.scope),
+            not_before=not_before,
+            not_after=not_after,
+        )
+        for key in keys
+    ]
+    return HEADER.format(root=root) + "".join(blocks)
 
 
 def init_home(home: Path, province: str, now: int, years: int = 5) -> dict[str, str]:
@@ -43,12 +64,12 @@ def init_home(home: Path, province: str, now: int, years: int = 5) -> dict[str, 
         raise ConfigError(f"{home / 'keys.toml'} exists already")
     pairs = {role: keygen(home / "keys", role) for role in ("root", "cert", "feed")}
     year = datetime.fromtimestamp(now, CST).year
+    keys = [
+        ConfigKey(f"{province}-cert", "keys/cert.pub", "cert", (province,)),
+        ConfigKey("feed", "keys/feed.pub", "feed", ("*",)),
+    ]
     (home / "keys.toml").write_text(
-        CONFIG.format(
-            province=province,
-            not_before=f"{year - years}-01-01",
-            not_after=f"{year + years}-12-31",
-        ),
+        keys_toml("keys/root.key", keys, f"{year - years}-01-01", f"{year + years}-12-31"),
         encoding="utf-8",
     )
     return {role: pair.public.hex() for role, pair in pairs.items()}

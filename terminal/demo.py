@@ -25,6 +25,7 @@ from central.generate import generate_into
 from central.issue import issue
 from central.keysconfig import publish_trust_list
 from central.publish import FeedSpec, PublishSettings, publish
+from central.quickstart import ConfigKey, keys_toml
 from central.registry import Registry, RegistryVehicle
 from central.serve import StaticServer
 from keys.certificate import Certificate, issue_certificate
@@ -38,35 +39,6 @@ DAY = 86400
 YEAR = 365 * DAY
 SEED = 2026
 FEEDS = (FeedSpec("gx", KIND_FULL, ("桂",)), FeedSpec("hot", KIND_HOTLIST, ("*",)))
-KEYS_TOML = """\
-# The demo's keys: the national root, the 桂 and 粤 certificate keys, the feed key.
-root = "keys/root.key"
-expires_days = 30
-
-[[key]]
-name = "桂-cert"
-public = "keys/gui.pub"
-role = "cert"
-scope = ["桂"]
-not_before = {not_before}
-not_after = {not_after}
-
-[[key]]
-name = "粤-cert"
-public = "keys/yue.pub"
-role = "cert"
-scope = ["粤"]
-not_before = {not_before}
-not_after = {not_after}
-
-[[key]]
-name = "feed"
-public = "keys/feed.pub"
-role = "feed"
-scope = ["*"]
-not_before = {not_before}
-not_after = {not_after}
-"""
 
 
 class DemoKeys:
@@ -86,11 +58,14 @@ class DemoKeys:
             pair: KeyPair = getattr(self, name)
             pair.save(home / "keys" / f"{name}.key")
             (home / "keys" / f"{name}.pub").write_text(pair.public.hex() + "\n")
+        keys = [
+            ConfigKey("桂-cert", "keys/gui.pub", "cert", ("桂",)),
+            ConfigKey("粤-cert", "keys/yue.pub", "cert", ("粤",)),
+            ConfigKey("feed", "keys/feed.pub", "feed", ("*",)),
+        ]
         config = home / "keys.toml"
-        config.write_text(
-            KEYS_TOML.format(not_before=now - 5 * YEAR, not_after=now + 5 * YEAR),
-            encoding="utf-8",
-        )
+        text = keys_toml("keys/root.key", keys, str(now - 5 * YEAR), str(now + 5 * YEAR))
+        config.write_text(text, encoding="utf-8")
         return config
 
 
