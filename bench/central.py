@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -105,10 +106,12 @@ def overlay_rows(data_dir: Path, feed: str) -> int:
         conn.close()
 
 
-def days_until_merge(home: Path, data_dir: Path) -> dict[str, object]:
+def days_until_merge(home: Path, data_dir: Path, first: float) -> dict[str, object]:
     """More days of changes, each published and synced, until a sync merges the
-    delta overlay into the base (``cache.apply.merge_limit``): the one slow sync."""
-    plain: list[float] = []
+    delta overlay into the base (``cache.apply.merge_limit``): the one slow sync.
+    ``first`` is the first day's sync time; every day without a merge is a sample."""
+    plain = [first]
+    out: dict[str, object] = {"merge_after_days": None}
     for day in range(1, MAX_DAYS + 1):
         before = overlay_rows(data_dir, "gx")
         day_of_changes(home / "registry.db", DAY_CHANGES, day)
@@ -116,14 +119,33 @@ def days_until_merge(home: Path, data_dir: Path) -> dict[str, object]:
         seconds, _, report = child_sync(data_dir)
         assert report["feeds"][0]["method"] == "delta", report
         if overlay_rows(data_dir, "gx") < before:
-            return {
+            out = {
                 "merge_after_days": day + 1,
                 "merged_overlay_rows": before,
                 "merge_sync_s": round(seconds, 2),
-                "day_delta_sync_s_other_days_max": round(max(plain, default=0), 3),
             }
+            break
         plain.append(seconds)
-    return {"merge_after_days": None, "day_delta_sync_s_other_days_max": round(max(plain), 3)}
+    return {
+        "day_delta_sync_s_days": len(plain),
+        "day_delta_sync_s_median": round(statistics.median(plain), 3),
+        "day_delta_sync_s_max": round(max(plain), 3),
+        **out,
+    }
+
+
+def small_fetch_ms(url: str, repeat: int = 20) -> float:
+    """Median time to GET a small file on one kept-alive connection (what a sync pays
+    per manifest; Nagle's algorithm once made it 40 ms)."""
+    import httpx
+
+    samples = []
+    with httpx.Client() as client:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            client.get(url).raise_for_status()
+            samples.append(time.perf_counter() - start)
+    return round(statistics.median(samples) * 1000, 2)
 
 
 def fleet(tmp: Path, url: str, root: str, size: int) -> dict[str, object]:
@@ -199,7 +221,8 @@ def main() -> None:
             seconds, rss, report = child_sync(data_dir)
             assert report["feeds"][0]["method"] == "delta", report
             figures["day_delta_sync_s"] = round(seconds, 3)
-            figures.update(days_until_merge(home, data_dir))
+            figures.update(days_until_merge(home, data_dir, seconds))
+            figures["manifest_fetch_ms"] = small_fetch_ms(f"{url}/feeds/gx/manifest.cose")
             figures.update(fleet(tmp, url, root, FLEET))
         finally:
             server.terminate()
