@@ -41,6 +41,7 @@ from cache.schema import (
     VEHICLE_COLUMNS,
     create_slot_tables,
     drop_slot_tables,
+    ensure_overlays,
     migrate,
     overlay_table,
     serials_table,
@@ -56,6 +57,7 @@ BATCH = 20_000
 WRITER_CACHE_KIB = 32 * 1024
 COMMIT_EVERY = 500_000
 MERGE_FLOOR = 10_000
+MERGE_CHUNK = 50_000
 MERGE_DIVISOR = 32
 """The overlay is merged into its base once it holds more rows than
 ``max(MERGE_FLOOR, total // MERGE_DIVISOR)``: about ten days of a province's
@@ -89,6 +91,8 @@ class CacheWriter:
         self.conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         migrate(self.conn)
         self.store = Store(self.conn, memoise=False)
+        self.warnings: list[str] = []
+        """What went wrong without failing the sync, for the sync log."""
 
     def close(self) -> None:
         self.conn.close()
@@ -128,7 +132,8 @@ class CacheWriter:
             conn.execute("DELETE FROM trust_list")
 
     def collect_garbage(self) -> None:
-        """Drop what a killed sync left: slots no feed points at, download folders.
+        """Drop what a killed sync left (slots no feed points at, download folders)
+        and give every slot its overlay.
 
         Called with the sync lock held, so nothing found here belongs to a live sync.
         """
@@ -148,6 +153,8 @@ class CacheWriter:
         ]
         for slot in sorted(set(orphans)):
             self.drop_slot(slot)
+        with self.transaction() as conn:
+            ensure_overlays(conn)
 
     def drop_slot(self, slot: int) -> None:
         """Forget a slot's tables and its number, in one transaction."""
@@ -173,33 +180,51 @@ class CacheWriter:
         try:
             if self.overlay_rows(state.slot) > merge_limit(count):
                 self.merge_overlay(state.slot)
-        except sqlite3.Error:
-            pass  # the deltas are in; the merge rolled back and waits for the next sync
+        except sqlite3.Error as exc:
+            # The deltas are in and checks see them; the merge's unfinished chunk
+            # rolled back and the next sync goes on from there.
+            self.warnings.append(f"feed {manifest.feed}: overlay merge deferred: {exc}")
 
     def overlay_rows(self, slot: int) -> int:
         return self.conn.execute(f"SELECT count(*) FROM {overlay_table(slot)}").fetchone()[0]
 
     def merge_overlay(self, slot: int) -> None:
-        """Fold the overlay into the base tables, in one transaction.
+        """Fold the overlay into the base tables, in key-ordered chunks.
 
-        What checks see does not change, so a failure here (disk full) only
-        leaves the overlay to the next sync. Set-based and in key order: each base
-        page is visited once, however many of its rows changed.
+        Each chunk moves a range of keys from the overlay into the base in one
+        transaction, so what checks see never changes, a failure (disk full) only
+        leaves the rest for the next sync, and the WAL stays the size of one chunk
+        rather than of the whole table. Set-based and in key order: each base page
+        is visited once per chunk, however many of its rows changed.
         """
         vt, ot = vehicles_table(slot), overlay_table(slot)
-        with self.transaction() as conn:
-            conn.execute(
-                f"DELETE FROM {vt} WHERE (plate, plate_type) IN"
-                f" (SELECT plate, plate_type FROM {ot} WHERE status IS NULL)"
+        upto = "(plate, plate_type) <= (?, ?)"
+        while True:
+            # The chunk's last key: the MERGE_CHUNK-th, or the overlay's last.
+            keys = f"SELECT plate, plate_type FROM {ot} ORDER BY plate"
+            last = (
+                self.conn.execute(
+                    f"{keys}, plate_type LIMIT 1 OFFSET ?", (MERGE_CHUNK - 1,)
+                ).fetchone()
+                or self.conn.execute(f"{keys} DESC, plate_type DESC LIMIT 1").fetchone()
             )
-            conn.execute(
-                f"INSERT INTO {vt} ({VEHICLE_COLUMNS}) SELECT {VEHICLE_COLUMNS} FROM {ot}"
-                " WHERE status IS NOT NULL ORDER BY plate, plate_type"
-                " ON CONFLICT (plate, plate_type) DO UPDATE SET"
-                " valid_through = excluded.valid_through, status = excluded.status,"
-                " vehicle_type = excluded.vehicle_type"
-            )
-            conn.execute(f"DELETE FROM {ot}")
+            if last is None:
+                return
+            with self.transaction() as conn:
+                conn.execute(
+                    f"DELETE FROM {vt} WHERE (plate, plate_type) IN"
+                    f" (SELECT plate, plate_type FROM {ot} WHERE status IS NULL AND {upto})",
+                    last,
+                )
+                conn.execute(
+                    f"INSERT INTO {vt} ({VEHICLE_COLUMNS}) SELECT {VEHICLE_COLUMNS} FROM {ot}"
+                    f" WHERE status IS NOT NULL AND {upto} ORDER BY plate, plate_type"
+                    " ON CONFLICT (plate, plate_type) DO UPDATE SET"
+                    " valid_through = excluded.valid_through, status = excluded.status,"
+                    " vehicle_type = excluded.vehicle_type",
+                    last,
+                )
+                conn.execute(f"DELETE FROM {ot} WHERE {upto}", last)
 
     def apply_snapshot(
         self,

@@ -1,8 +1,11 @@
 """The cache database's schema and its migrations.
 
-Runs at ``init`` and ``sync`` (never on the check path: sqlite-utils costs ~140 ms
-to import). ``PRAGMA user_version`` records the schema version; each migration
-moves it forward by one inside a transaction, so a database is never half-migrated.
+Runs at ``init`` and ``sync``, and on the check path when an updated vicheck opens
+an older cache (the checks must keep working offline). Only the first migration,
+which ``init`` runs, uses sqlite-utils (~140 ms to import); later ones are plain
+SQL. ``PRAGMA user_version`` records the schema version; each migration moves it
+forward by one inside a transaction that re-reads it under the write lock, so a
+database is never half-migrated and two processes never run the same step.
 
 Layout of ``vicheck.db``:
 
@@ -72,13 +75,19 @@ def _v1(conn: sqlite3.Connection) -> None:
     db["slots"].create({"slot": int, "feed": str, "created_at": int}, pk="slot")
 
 
-def _v2(conn: sqlite3.Connection) -> None:
-    """Give every slot its overlay (plain SQL: a check may run this migration)."""
+def ensure_overlays(conn: sqlite3.Connection) -> None:
+    """Give every slot its overlay (plain SQL: a check may run this migration).
+
+    Also run by every sync: a sync of an older vicheck that was still running when
+    a newer one migrated the cache may have swapped in a slot without one.
+    """
     for (slot,) in conn.execute("SELECT slot FROM slots").fetchall():
-        _create_overlay(conn, slot)
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {overlay_table(slot)} ({OVERLAY_COLUMNS}) WITHOUT ROWID"
+        )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, ensure_overlays]
 
 
 @contextmanager
@@ -96,16 +105,21 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database to ``SCHEMA_VERSION``; returns the version it started at."""
-    start = conn.execute("PRAGMA user_version").fetchone()[0]
+    start = _user_version(conn)
     if start > SCHEMA_VERSION:
         raise RuntimeError(
             f"cache schema {start} is newer than this vicheck understands ({SCHEMA_VERSION})"
         )
     for version in range(start, SCHEMA_VERSION):
         with transaction(conn):
-            MIGRATIONS[version](conn)
-            conn.execute(f"PRAGMA user_version = {version + 1}")
+            if _user_version(conn) == version:  # else another process did this step
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
     return start
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def vehicles_table(slot: int) -> str:
@@ -124,6 +138,11 @@ SLOT_TABLE_PREFIXES = "vos"
 """The first letters of slot table names (a digit string follows)."""
 
 VEHICLE_COLUMNS = "plate, plate_type, valid_through, status, vehicle_type"
+OVERLAY_COLUMNS = (
+    "plate TEXT NOT NULL, plate_type TEXT NOT NULL, valid_through INTEGER,"
+    " status TEXT, vehicle_type TEXT, PRIMARY KEY (plate, plate_type)"
+)
+"""The overlay's columns: a vehicles table's, with NULL status for a removal."""
 
 
 def current_vehicles(slot: int, where: str, lead: str = "") -> str:
@@ -148,18 +167,10 @@ def create_slot_tables(conn: sqlite3.Connection, slot: int) -> None:
         " status TEXT NOT NULL, vehicle_type TEXT,"
         " PRIMARY KEY (plate, plate_type)) WITHOUT ROWID"
     )
-    _create_overlay(conn, slot)
+    # Plain CREATE: a leftover table of a reused slot number is an error, not data.
+    conn.execute(f"CREATE TABLE {overlay_table(slot)} ({OVERLAY_COLUMNS}) WITHOUT ROWID")
     conn.execute(
         f"CREATE TABLE {serials_table(slot)} (serial BLOB PRIMARY KEY NOT NULL) WITHOUT ROWID"
-    )
-
-
-def _create_overlay(conn: sqlite3.Connection, slot: int) -> None:
-    conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {overlay_table(slot)} ("
-        " plate TEXT NOT NULL, plate_type TEXT NOT NULL, valid_through INTEGER,"
-        " status TEXT, vehicle_type TEXT,"
-        " PRIMARY KEY (plate, plate_type)) WITHOUT ROWID"
     )
 
 

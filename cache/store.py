@@ -119,6 +119,9 @@ class Store:
                 f"cache schema is version {version}, newer than this vicheck understands"
                 f" ({SCHEMA_VERSION})"
             )
+        if version < 1:
+            conn.close()
+            raise StoreError(f"the cache {path} was never set up: run vicheck init")
         if version < SCHEMA_VERSION:
             # An updated vicheck on a terminal that has not synced since: checks
             # must keep working offline, so bring the cache up to date here.

@@ -125,7 +125,7 @@ def sync(
             report = SyncReport(session.sync_trust_list())
             for feed in feeds:
                 report.feeds.append(session.sync_feed(feed))
-            _log(writer.data_dir, report, clock())
+            _log(writer.data_dir, report, clock(), writer.warnings)
             return report
     except SyncBusy as exc:
         report = SyncReport(TrustListReport(FAILED, _held_version(writer), str(exc)))
@@ -140,11 +140,15 @@ def sync(
 LOG_NAME = "logs/sync.jsonl"
 
 
-def _log(data_dir: Path, report: SyncReport, now: float) -> None:
-    """Append the report to the data dir's sync log: what a technician reads after a
-    shift that went wrong. Logging never fails a sync."""
+def _log(data_dir: Path, report: SyncReport, now: float, warnings: Sequence[str] = ()) -> None:
+    """Append the report, and what went wrong without failing the sync, to the data
+    dir's sync log: what a technician reads after a shift that went wrong. Logging
+    never fails a sync."""
     path = data_dir / LOG_NAME
-    line = json.dumps({"at": int(now), **report.to_json()}, ensure_ascii=False)
+    entry: dict[str, object] = {"at": int(now), **report.to_json()}
+    if warnings:
+        entry["warnings"] = list(warnings)
+    line = json.dumps(entry, ensure_ascii=False)
     try:
         path.parent.mkdir(exist_ok=True)
         with open(path, "a", encoding="utf-8") as handle:

@@ -88,8 +88,8 @@ def _assert_next_sync_completes(world: World, method: str) -> None:
     assert result.code == 0, result.out
     gx = next(f for f in result.json["feeds"] if f["feed"] == "gx")
     assert (gx["status"], gx["method"], gx["to_version"]) == ("updated", method, 2)
-    slots = {t for t in _tables(world.data_dir) if t[0] in "vs" and t[1:].isdigit()}
-    assert len(slots) == 4, slots  # one vehicles and one serials table per feed, no orphans
+    slots = {t for t in _tables(world.data_dir) if t[0] in "vos" and t[1:].isdigit()}
+    assert len(slots) == 6, slots  # vehicles, overlay and serials per feed, no orphans
     assert not list(world.data_dir.glob(".sync-*")), "the dead sync's downloads remain"
 
 

@@ -7,6 +7,7 @@ cache is brought up to the overlay schema without a sync.
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from collections.abc import Iterator
@@ -81,7 +82,7 @@ def fresh_terminal(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_deltas_through_the_overlay_match_the_model(
-    world: World, fresh_terminal: Path, seed: int
+    world: World, fresh_terminal: Path, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = random.Random(seed)
     model = dict(STANDARD_GX)
@@ -104,7 +105,9 @@ def test_deltas_through_the_overlay_match_the_model(
     assert result.json["feeds"][0]["method"] == "snapshot", result.out
     assert db_dump(fresh_terminal)["v:gx"] == expected_rows(model)
 
-    # Merging changes nothing a check can see, and empties the overlay.
+    # Merging (in chunks of three keys here) changes nothing a check can see, and
+    # empties the overlay.
+    monkeypatch.setattr(cache.apply, "MERGE_CHUNK", 3)
     before = db_dump(world.data_dir)
     writer = CacheWriter(world.data_dir)
     try:
@@ -134,8 +137,9 @@ def test_remove_then_readd_and_remove_of_a_delta_added_vehicle(world: World) -> 
     assert world.lookup(added.plate).json["vehicles"] == []
     assert overlay_count(world.data_dir) == 1  # the vehicle only a delta had is gone
 
-    # Removing what the overlay marks removed is malformed: the snapshot path
-    # (which has no such delta to take) then fails on the count, and nothing moves.
+    # Removing what the overlay marks removed is malformed: the fallback snapshot
+    # path must apply the same delta after the snapshot, fails on it too, and
+    # nothing moves.
     gx.publish_delta([remove(added.plate, added.plate_type)], -1)
     before = db_dump(world.data_dir)
     result = world.sync()
@@ -168,7 +172,10 @@ def test_sync_merges_the_overlay_past_its_limit(
 def test_a_failed_merge_leaves_the_applied_deltas(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    attempts: list[int] = []
+
     def full_disk(self: CacheWriter, slot: int) -> None:
+        attempts.append(slot)
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(cache.apply, "MERGE_FLOOR", 0)
@@ -177,9 +184,42 @@ def test_a_failed_merge_leaves_the_applied_deltas(
     world.feeds["gx"].publish_delta([changed], 0)
     result = world.sync()
     assert result.code == 0, result.out
-    assert result.json["feeds"][0]["to_version"] == 2
+    gx = result.json["feeds"][0]
+    assert (gx["status"], gx["method"], gx["to_version"]) == ("updated", "delta", 2)
+    assert attempts, "the merge was never tried"
     assert world.lookup("桂A12345").json["vehicles"][0]["status"] == "K"
     assert overlay_count(world.data_dir) == 1
+    log = (world.data_dir / "logs" / "sync.jsonl").read_text(encoding="utf-8").splitlines()
+    assert "overlay merge deferred: database or disk is full" in json.loads(log[-1])["warnings"][0]
+
+
+def tables(data_dir: Path) -> set[str]:
+    conn = sqlite3.connect(data_dir / "vicheck.db")
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
+
+
+def test_sync_drops_orphan_slot_tables_and_restores_missing_overlays(world: World) -> None:
+    """An orphan slot (a killed sync's) goes, overlay included; a slot swapped in by
+    an older vicheck after a newer one migrated the cache gets its overlay back,
+    even when the feed has nothing new."""
+    conn = sqlite3.connect(world.data_dir / "vicheck.db", isolation_level=None)
+    try:
+        slot = conn.execute("SELECT slot FROM feeds WHERE feed = 'gx'").fetchone()[0]
+        conn.execute(f"DROP TABLE {overlay_table(slot)}")
+        conn.execute("CREATE TABLE v97 (plate TEXT)")
+        conn.execute("CREATE TABLE o97 (plate TEXT)")
+        conn.execute("CREATE TABLE o98 (plate TEXT)")
+    finally:
+        conn.close()
+    result = world.sync()
+    assert [f["status"] for f in result.json["feeds"]] == ["current", "current"], result.out
+    present = tables(world.data_dir)
+    assert {"v97", "o97", "o98"}.isdisjoint(present)
+    assert overlay_table(slot) in present
+    assert world.lookup("桂A12345").json["vehicles"][0]["status"] == "A"
 
 
 def test_merge_limit_grows_with_the_feed() -> None:
