@@ -267,11 +267,17 @@ def test_a_sync_brings_an_old_cache_up_to_date(tmp_path: Path) -> None:
         world.close()
 
 
-def test_a_newer_cache_schema_is_refused_with_a_message(world: World) -> None:
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [(SCHEMA_VERSION + 1, "newer than this vicheck"), (0, "never set up: run vicheck init")],
+)
+def test_a_cache_schema_a_check_cannot_use_is_refused_with_a_message(
+    world: World, version: int, message: str
+) -> None:
     conn = sqlite3.connect(world.data_dir / "vicheck.db", isolation_level=None)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.close()
     result = world.lookup("桂A12345")
     assert result.code != 0
-    assert "newer than this vicheck" in result.out + result.err
+    assert message in result.out + result.err
     assert "Traceback" not in result.err
