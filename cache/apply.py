@@ -43,6 +43,7 @@ from cache.schema import (
     drop_slot_tables,
     ensure_overlays,
     migrate,
+    missing_overlays,
     overlay_table,
     serials_table,
     transaction,
@@ -153,8 +154,9 @@ class CacheWriter:
         ]
         for slot in sorted(set(orphans)):
             self.drop_slot(slot)
-        with self.transaction() as conn:
-            ensure_overlays(conn)
+        if missing_overlays(self.conn):  # a write transaction only when needed
+            with self.transaction() as conn:
+                ensure_overlays(conn)
 
     def drop_slot(self, slot: int) -> None:
         """Forget a slot's tables and its number, in one transaction."""
@@ -199,9 +201,9 @@ class CacheWriter:
         """
         vt, ot = vehicles_table(slot), overlay_table(slot)
         upto = "(plate, plate_type) <= (?, ?)"
+        keys = f"SELECT plate, plate_type FROM {ot} ORDER BY plate"
         while True:
             # The chunk's last key: the MERGE_CHUNK-th, or the overlay's last.
-            keys = f"SELECT plate, plate_type FROM {ot} ORDER BY plate"
             last = (
                 self.conn.execute(
                     f"{keys}, plate_type LIMIT 1 OFFSET ?", (MERGE_CHUNK - 1,)
@@ -396,14 +398,14 @@ def _apply_delta(
                 row = checker.vehicle(item)
                 removed, in_base = conn.execute(probe, row[:2]).fetchone()
                 conn.execute(put, row)
-                if not (in_base if removed is None else not removed):
+                if not _present(removed, in_base):
                     count += 1
             elif tag == OP_REMOVE:
                 if len(item) != 3:
                     raise FeedFormatError("a removal has three elements")
                 key = checker.plate_key(item[1], item[2])
                 removed, in_base = conn.execute(probe, key).fetchone()
-                if not (in_base if removed is None else not removed):
+                if not _present(removed, in_base):
                     raise FeedFormatError(f"delta removes absent vehicle {item[1]} {item[2]}")
                 if in_base:
                     conn.execute(put, (*key, None, None, None))
@@ -429,3 +431,9 @@ def _apply_delta(
                 progress(done)
     progress(done)
     return count
+
+
+def _present(removed: int | None, in_base: int) -> bool:
+    """Whether a check sees the vehicle: the overlay decides when it has a row
+    (``removed`` 1 or 0), else the base."""
+    return bool(in_base) if removed is None else not removed

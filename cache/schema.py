@@ -18,6 +18,7 @@ Layout of ``vicheck.db``:
   built, same columns, a NULL ``status`` marking a removal) and ``s{slot}``
   (revoked serials): one set per feed. A snapshot is written to a new slot and
   swapped in by one small transaction, so readers never see it half built.
+- ``terminal``: one row, the clock floor (SPEC 4.3).
 
 Why an overlay: a day's delta touches ~30k vehicles spread over a 10M-row table,
 so updating them in place dirties ~20k pages of it, and writing those to the WAL
@@ -26,7 +27,6 @@ overlay, the same delta dirties a few hundred pages. What a check sees is the
 overlay's row where there is one, else the base row (``current_vehicles``). The
 overlay is merged into the base now and then (``cache.apply``), when it has
 grown enough that one merge does the work of several days at once.
-- ``terminal``: one row, the clock floor (SPEC 4.3).
 """
 
 from __future__ import annotations
@@ -81,10 +81,15 @@ def ensure_overlays(conn: sqlite3.Connection) -> None:
     Also run by every sync: a sync of an older vicheck that was still running when
     a newer one migrated the cache may have swapped in a slot without one.
     """
-    for (slot,) in conn.execute("SELECT slot FROM slots").fetchall():
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {overlay_table(slot)} ({OVERLAY_COLUMNS}) WITHOUT ROWID"
-        )
+    for slot in missing_overlays(conn):
+        conn.execute(_vehicle_table_sql(overlay_table(slot), ""))
+
+
+def missing_overlays(conn: sqlite3.Connection) -> list[int]:
+    """The slots whose overlay table does not exist."""
+    slots = [row[0] for row in conn.execute("SELECT slot FROM slots")]
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    return [slot for slot in slots if overlay_table(slot) not in tables]
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, ensure_overlays]
@@ -138,11 +143,15 @@ SLOT_TABLE_PREFIXES = "vos"
 """The first letters of slot table names (a digit string follows)."""
 
 VEHICLE_COLUMNS = "plate, plate_type, valid_through, status, vehicle_type"
-OVERLAY_COLUMNS = (
-    "plate TEXT NOT NULL, plate_type TEXT NOT NULL, valid_through INTEGER,"
-    " status TEXT, vehicle_type TEXT, PRIMARY KEY (plate, plate_type)"
-)
-"""The overlay's columns: a vehicles table's, with NULL status for a removal."""
+
+
+def _vehicle_table_sql(name: str, status: str) -> str:
+    """A vehicles table (``status`` NOT NULL) or an overlay (NULL status: removed)."""
+    return (
+        f"CREATE TABLE {name} (plate TEXT NOT NULL, plate_type TEXT NOT NULL,"
+        f" valid_through INTEGER, status TEXT{status}, vehicle_type TEXT,"
+        " PRIMARY KEY (plate, plate_type)) WITHOUT ROWID"
+    )
 
 
 def current_vehicles(slot: int, where: str, lead: str = "") -> str:
@@ -161,14 +170,9 @@ def current_vehicles(slot: int, where: str, lead: str = "") -> str:
 
 
 def create_slot_tables(conn: sqlite3.Connection, slot: int) -> None:
-    conn.execute(
-        f"CREATE TABLE {vehicles_table(slot)} ("
-        " plate TEXT NOT NULL, plate_type TEXT NOT NULL, valid_through INTEGER,"
-        " status TEXT NOT NULL, vehicle_type TEXT,"
-        " PRIMARY KEY (plate, plate_type)) WITHOUT ROWID"
-    )
+    conn.execute(_vehicle_table_sql(vehicles_table(slot), " NOT NULL"))
     # Plain CREATE: a leftover table of a reused slot number is an error, not data.
-    conn.execute(f"CREATE TABLE {overlay_table(slot)} ({OVERLAY_COLUMNS}) WITHOUT ROWID")
+    conn.execute(_vehicle_table_sql(overlay_table(slot), ""))
     conn.execute(
         f"CREATE TABLE {serials_table(slot)} (serial BLOB PRIMARY KEY NOT NULL) WITHOUT ROWID"
     )

@@ -69,10 +69,15 @@ class DemoKeys:
         return config
 
 
+def a_year_on(now: int) -> str:
+    """This month next year (YYYY-MM): a validity comfortably ahead."""
+    this_month = month_of(now)
+    return f"{int(this_month[:4]) + 1}{this_month[4:]}"
+
+
 def showcase(now: int) -> list[RegistryVehicle]:
     """The vehicles the demo codes are for, all in good standing on issuing day."""
-    this_month = month_of(now)
-    next_year = f"{int(this_month[:4]) + 1}{this_month[4:]}"
+    next_year = a_year_on(now)
     registered = month_of(now - 3 * YEAR)
 
     def car(plate: str, valid_through: str) -> RegistryVehicle:
@@ -109,12 +114,11 @@ def build_central(home: Path, keys: DemoKeys, now: int, vehicles: int) -> list[t
     """Run the central side; returns (what it shows, QR text) for the showcase codes."""
     public = home / "public"
     publish_trust_list(keys.write(home, now), public / "trustlist.cose", now - DAY)
-    codes: dict[str, str] = {}
     with Registry(home / "registry.db") as registry:
         generate_into(registry, "桂", vehicles, SEED, month_of(now))
         registry.put(showcase(now))
-        for code in SHOWCASE_CODES:
-            issued = issue(
+        issued = {
+            code.label: issue(
                 registry,
                 code.plate,
                 "02",
@@ -123,28 +127,22 @@ def build_central(home: Path, keys: DemoKeys, now: int, vehicles: int) -> list[t
                 now - code.issued_days_ago * DAY,
                 home / "issued",
             )
-            codes[code.label] = issued.text
-            if code.label == "revoked":
-                revoked = issued.certificate.serial
-        settings = PublishSettings(out=public, key=keys.feed, now=now - 2 * 3600)
-        publish(registry, FEEDS, settings)
-        # The day after: two cars reported stolen, one certificate revoked.
+            for code in SHOWCASE_CODES
+        }
+        publish(registry, FEEDS, PublishSettings(out=public, key=keys.feed, now=now - 7200))
+        # Then two cars are reported stolen and one certificate is revoked.
         for plate in ("桂A00001", "粤B99999"):
             (vehicle,) = registry.vehicles(plate, "02")
             registry.set_validity(vehicle, vehicle.valid_through or month_of(now), "C")
-        registry.revoke(revoked, now - 3 * 3600)
+        registry.revoke(issued["revoked"].certificate.serial, now - 5400)
         publish(registry, (), PublishSettings(out=public, key=keys.feed, now=now - 3600))
-    codes["forged"] = forged(keys, now)
-    order = ["valid", "stolen", "expired", "forged", "revoked", "another province", "hotlist"]
-    return [(label, codes[label]) for label in order]
+    return [(label, done.text) for label, done in issued.items()] + [("forged", forged(keys, now))]
 
 
 def forged(keys: DemoKeys, now: int) -> str:
     """A code for 桂A12345 signed by a key no trust list names."""
-    this_month = month_of(now)
-    valid = f"{int(this_month[:4]) + 1}{this_month[4:]}"
     claims = Certificate(
-        "桂A车管所", now - 30 * DAY, b"demo-forged-1", "桂A12345", "02", valid, "K33", 1
+        "桂A车管所", now - 30 * DAY, b"demo-forged-1", "桂A12345", "02", a_year_on(now), "K33", 1
     )
     return issue_certificate(claims, keys.forger.signing_key)
 

@@ -13,7 +13,6 @@ import http.server
 import io
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -381,10 +380,6 @@ def db_dump(data_dir: Path) -> dict[str, Any]:
         return out
     finally:
         conn.close()
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst)
 
 
 @contextlib.contextmanager
