@@ -36,6 +36,7 @@ from cache.feedformat import (
     read_items,
     snapshot_header,
 )
+from cache.model import KIND_HOTLIST
 from cache.schema import (
     SLOT_TABLE_PREFIXES,
     VEHICLE_COLUMNS,
@@ -177,7 +178,7 @@ class CacheWriter:
         with self.transaction() as conn:
             count = state.total
             for entry, path in files:
-                count = _apply_delta(conn, state.slot, manifest.feed, entry, path, count, progress)
+                count = _apply_delta(conn, state.slot, manifest, entry, path, count, progress)
             _finish(conn, state.slot, manifest, count, now)
         try:
             if self.overlay_rows(state.slot) > merge_limit(count):
@@ -245,10 +246,10 @@ class CacheWriter:
             assert slot is not None
             create_slot_tables(conn, slot)
         try:
-            count = _load_snapshot(self, slot, manifest.feed, manifest.snapshot, snapshot, progress)
+            count = _load_snapshot(self, slot, manifest, snapshot, progress)
             with self.transaction() as conn:
                 for entry, path in files:
-                    count = _apply_delta(conn, slot, manifest.feed, entry, path, count, progress)
+                    count = _apply_delta(conn, slot, manifest, entry, path, count, progress)
                 _finish(conn, slot, manifest, count, now)
         except BaseException:
             self.drop_slot(slot)
@@ -296,14 +297,14 @@ def _open_gzip(path: Path) -> gzip.GzipFile:
 def _load_snapshot(
     writer: CacheWriter,
     slot: int,
-    feed: str,
-    entry: FileEntry,
+    manifest: Manifest,
     path: Path,
     progress: Progress,
 ) -> int:
     """Stream a snapshot into ``slot``, checking shapes and strict order as it goes."""
     conn = writer.conn
-    checker = ItemChecker()
+    feed, entry = manifest.feed, manifest.snapshot
+    checker = ItemChecker(hotlist=manifest.kind == KIND_HOTLIST)
     insert_vehicle = f"INSERT INTO {vehicles_table(slot)} VALUES (?, ?, ?, ?, ?)"
     insert_serial = f"INSERT INTO {serials_table(slot)} VALUES (?)"
     vehicles: list[tuple] = []
@@ -368,7 +369,7 @@ def _load_snapshot(
 def _apply_delta(
     conn: sqlite3.Connection,
     slot: int,
-    feed: str,
+    manifest: Manifest,
     entry: FileEntry,
     path: Path,
     count: int,
@@ -379,7 +380,8 @@ def _apply_delta(
     Vehicle changes go to the slot's overlay (see ``cache.schema``); whether a
     vehicle is present is what a check would see: the overlay's row, else the base.
     """
-    checker = ItemChecker()
+    feed = manifest.feed
+    checker = ItemChecker(hotlist=manifest.kind == KIND_HOTLIST)
     vt, ot, st = vehicles_table(slot), overlay_table(slot), serials_table(slot)
     # (NULL: no overlay row; 1: removed; 0: changed), whether the base has it.
     probe = (

@@ -32,6 +32,7 @@ from keys.cbor import (
 )
 from keys.cose import parse_sign1
 from keys.fields import MONTH_RE, PLATE_RE, PLATE_TYPE_RE
+from keys.reasons import has_alert
 from keys.trustlist import TrustList
 from keys.wire import ROLE_FEED, SCOPE_ALL, SERIAL_MAX, SERIAL_MIN, SIGNED_LIST_LIMIT
 
@@ -147,6 +148,11 @@ def verify_manifest(data: bytes, feed_id: str, trust: TrustList) -> Manifest:
         )
     if manifest.feed != feed_id:
         raise FeedFormatError(f"manifest is for feed {manifest.feed!r}, fetched for {feed_id!r}")
+    if manifest.kind == KIND_FULL and not entry.covers_scope(manifest.scope):
+        raise FeedFormatError(
+            f"manifest scope {list(manifest.scope)} goes beyond what key {entry.kid.hex()}"
+            f" may cover ({list(entry.covers)})"
+        )
     return manifest
 
 
@@ -219,7 +225,9 @@ class ItemChecker:
     so a memo turns their checks into a set lookup on the hot path of a sync.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, hotlist: bool = False) -> None:
+        self.hotlist = hotlist
+        """A hotlist file's vehicles must each carry an alert letter (SPEC 4, 1.1)."""
         self._types: set[str] = set()
         self._months: dict[Any, Any] = {}
         self._statuses: set[str] = set()
@@ -266,6 +274,8 @@ class ItemChecker:
     def _check_status(self, status: Any) -> None:
         if not (is_tstr(status) and is_status(status)):
             raise FeedFormatError(f"bad status {status!r}")
+        if self.hotlist and not has_alert(status):
+            raise FeedFormatError(f"a hotlist record has status {status!r}, no alert letter")
         self._statuses.add(status)
 
     def plate_key(self, plate: Any, plate_type: Any) -> tuple[str, str]:

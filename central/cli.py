@@ -172,7 +172,16 @@ def _trustlist(args: argparse.Namespace, home: Path) -> int:
 
     config = Path(args.config) if args.config else home / "keys.toml"
     out = home / "public" / "trustlist.cose"
-    version = publish_trust_list(config, out, _now(args))
+    full_feeds: dict[str, tuple[str, ...]] = {}
+    if (home / "registry.db").exists():  # feeds already published bind the feed keys
+        from cache.model import KIND_FULL
+        from central.publish import published_feeds
+
+        with _registry(home) as registry:
+            full_feeds = {
+                f.feed: f.scope for f in published_feeds(registry) if f.kind == KIND_FULL
+            }
+    version = publish_trust_list(config, out, _now(args), full_feeds)
     _print({"trust_list": str(out), "version": version})
     return EXIT_OK
 

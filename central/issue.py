@@ -27,11 +27,11 @@ from pathlib import Path
 from cache.model import month_index, month_text
 from central.errors import InputError
 from central.inspection import cycle_is_exempt, validity_after
-from central.publish import ALERT_LETTERS
 from central.registry import Registry, RegistryVehicle
 from keys.certificate import Certificate, issue_certificate
 from keys.fields import CST, is_plate_type, is_valid_plate, month_of, normalize_plate
 from keys.keypair import KeyPair
+from keys.reasons import ALERT_LETTERS
 
 BASES = {
     1: "注册登记或转移登记 registration or transfer",

@@ -15,6 +15,15 @@ public key, role, scope and validity window (and whether it is revoked)::
     not_after = 2031-01-01
     revoked = false
 
+    [[key]]
+    name = "gx-feed"
+    public = "keys/feed.pub"
+    role = "feed"
+    scope = ["gx", "hot"]         # the feeds it signs
+    covers = ["桂"]               # SPEC 1.1: plate prefixes its full feeds may cover
+
+A feed key without ``covers`` signs hotlists only: given the registry's feeds,
+``publish_trust_list`` refuses a feed key named for a full feed it does not cover.
 Every mistake is refused with the key's name before anything is signed. Versions
 only ever increase: the last one is kept beside the configuration and compared with
 the trust list already published.
@@ -25,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +115,42 @@ def _entry(raw: dict[str, Any], label: str, base: Path) -> KeyEntry:
     revoked = raw.get("revoked", False)
     if not isinstance(revoked, bool):
         raise ConfigError(f"{label}: revoked must be true or false")
-    return KeyEntry(kid_of(public), public, role, tuple(scope), not_before, not_after, revoked)
+    covers = _covers(raw, role, label)
+    return KeyEntry(
+        kid_of(public), public, role, tuple(scope), not_before, not_after, revoked, covers
+    )
+
+
+def _covers(raw: dict[str, Any], role: str, label: str) -> tuple[str, ...]:
+    """A feed key's covers: plate prefixes (or "*"); none for a certificate key."""
+    covers = raw.get("covers")
+    if covers is None:
+        return ()
+    if role != ROLE_FEED:
+        raise ConfigError(f"{label}: covers belongs to feed keys only")
+    if not isinstance(covers, list):
+        raise ConfigError(f'{label}: covers must be a list of plate prefixes, ["*"] for all')
+    for item in covers:
+        if not isinstance(item, str) or not (item == SCOPE_ALL or item[:1] in PROVINCES):
+            raise ConfigError(f"{label}: covers entry {item!r} is not a plate prefix")
+    return tuple(covers)
+
+
+def check_feed_authority(
+    entries: Sequence[KeyEntry], full_feeds: Mapping[str, Sequence[str]]
+) -> None:
+    """Refuse a feed key named for a full feed whose scope its covers do not allow:
+    terminals would refuse every manifest it signs for that feed (SPEC 4.3 step 1)."""
+    for entry in entries:
+        if entry.role != ROLE_FEED or entry.revoked:
+            continue
+        for feed, scope in full_feeds.items():
+            if entry.covers_feed(feed) and not entry.covers_scope(scope):
+                raise ConfigError(
+                    f"feed key {entry.kid.hex()} may sign full feed {feed} (scope {list(scope)})"
+                    f" but its covers {list(entry.covers)} do not allow that scope: give it"
+                    " covers, or narrow its scope to the feeds it signs"
+                )
 
 
 def _public(value: Any, label: str, base: Path) -> bytes:
@@ -135,12 +180,19 @@ def _time(value: Any, label: str, field: str) -> int:
     raise ConfigError(f"{label}: {field} must be a date or epoch seconds, not {value!r}")
 
 
-def publish_trust_list(config_path: Path, out: Path, now: int) -> int:
+def publish_trust_list(
+    config_path: Path, out: Path, now: int, full_feeds: Mapping[str, Sequence[str]] | None = None
+) -> int:
     """Sign the trust list the configuration describes and write it atomically to
-    ``out``; return its version, one more than any published before."""
+    ``out``; return its version, one more than any published before.
+
+    ``full_feeds`` (feed id to scope, from the registry) are the full feeds already
+    published: every feed key allowed for one must cover its scope.
+    """
     config = load_config(config_path)
     base = config_path.parent
     entries = entries_from_config(config, base)
+    check_feed_authority(entries, full_feeds or {})
     root_file = config.get("root")
     if not isinstance(root_file, str):
         raise ConfigError('the keys configuration must name its root key file: root = "..."')

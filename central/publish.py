@@ -47,11 +47,13 @@ from central.errors import InputError, RegistryError
 from central.registry import Registry
 from keys.fields import PROVINCES
 from keys.keypair import KeyPair
-from keys.reasons import STATUS_SEVERITY, Severity
-from keys.wire import SCOPE_ALL
+from keys.reasons import ALERT_LETTERS, has_alert
+from keys.trustlist import TrustListError, load_trust_list
+from keys.wire import ROLE_FEED, SCOPE_ALL
+
+TRUST_LIST_NAME = "trustlist.cose"
 
 DAY = 86400
-ALERT_LETTERS = "".join(sorted(k for k, v in STATUS_SEVERITY.items() if v is Severity.ALERT))
 FILE_PREFIXES = ("snapshot-", "delta-")
 
 
@@ -77,7 +79,7 @@ class FeedSpec:
     def holds(self, plate: str, status: str) -> bool:
         """Whether a registry vehicle belongs in this feed."""
         if self.kind == KIND_HOTLIST:
-            return any(letter in ALERT_LETTERS for letter in status)
+            return has_alert(status)
         return any(s == SCOPE_ALL or plate.startswith(s) for s in self.scope)
 
     def holds_serial(self, plate: str) -> bool:
@@ -158,6 +160,7 @@ def publish(
                 )
         if not specs:
             raise InputError("no feed to publish: name one with --feed and --scope")
+        _check_authority(specs, settings)
         changed = conn.execute("SELECT plate, plate_type FROM changes").fetchall()
         results = []
         for spec in specs:
@@ -173,6 +176,37 @@ def publish(
         for spec in specs:
             _manifest_and_prune(registry, spec, settings)
     return results
+
+
+def published_feeds(registry: Registry) -> list[FeedSpec]:
+    """The feeds this registry publishes, as they were first published."""
+    return [FeedSpec(s.feed, s.kind, s.scope) for s in _states(registry.conn).values()]
+
+
+def _check_authority(specs: Sequence[FeedSpec], settings: PublishSettings) -> None:
+    """Refuse what terminals would refuse (SPEC 4.3 step 1): a feed key the published
+    trust list does not name, or does not allow for the feed, and a full feed whose
+    scope goes beyond the key's covers."""
+    trust_file = settings.out / TRUST_LIST_NAME
+    try:
+        trust = load_trust_list(trust_file.read_bytes())
+    except (OSError, TrustListError):
+        raise InputError(
+            f"no trust list at {trust_file}: sign it first (central trustlist)"
+        ) from None
+    entry = trust.key(settings.key.kid)
+    if entry is None or entry.role != ROLE_FEED:
+        raise InputError(
+            f"feed key {settings.key.kid.hex()} is not a feed key of the published trust list"
+        )
+    for spec in specs:
+        if not entry.covers_feed(spec.feed):
+            raise InputError(f"feed {spec.feed}: the key's scope {list(entry.scope)} omits it")
+        if spec.kind == KIND_FULL and not entry.covers_scope(spec.scope):
+            raise InputError(
+                f"feed {spec.feed}: scope {list(spec.scope)} goes beyond the key's covers"
+                f" {list(entry.covers)}; terminals would refuse it"
+            )
 
 
 @contextlib.contextmanager

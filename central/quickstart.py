@@ -21,7 +21,7 @@ KEY = """
 name = "{name}"
 public = "{public}"
 role = "{role}"
-scope = [{scope}]
+scope = [{scope}]{covers}
 not_before = {not_before}
 not_after = {not_after}
 """
@@ -34,6 +34,7 @@ class ConfigKey(NamedTuple):
     public: str
     role: str
     scope: tuple[str, ...]
+    covers: tuple[str, ...] = ()
 
 
 def keys_toml(root: str, keys: Sequence[ConfigKey], not_before: str, not_after: str) -> str:
@@ -44,13 +45,18 @@ def keys_toml(root: str, keys: Sequence[ConfigKey], not_before: str, not_after: 
             name=key.name,
             public=key.public,
             role=key.role,
-            scope=", ".join(f'"{s}"' for s in key.scope),
+            scope=_strings(key.scope),
+            covers=f"\ncovers = [{_strings(key.covers)}]" if key.covers else "",
             not_before=not_before,
             not_after=not_after,
         )
         for key in keys
     ]
     return HEADER.format(root=root) + "".join(blocks)
+
+
+def _strings(items: Sequence[str]) -> str:
+    return ", ".join(f'"{s}"' for s in items)
 
 
 def init_home(home: Path, province: str, now: int, years: int = 5) -> dict[str, str]:
@@ -66,7 +72,7 @@ def init_home(home: Path, province: str, now: int, years: int = 5) -> dict[str, 
     year = datetime.fromtimestamp(now, CST).year
     keys = [
         ConfigKey(f"{province}-cert", "keys/cert.pub", "cert", (province,)),
-        ConfigKey("feed", "keys/feed.pub", "feed", ("*",)),
+        ConfigKey("feed", "keys/feed.pub", "feed", ("*",), (province,)),
     ]
     (home / "keys.toml").write_text(
         keys_toml("keys/root.key", keys, f"{year - years}-01-01", f"{year + years}-12-31"),

@@ -91,7 +91,14 @@ STATUS_SEVERITY: dict[str, Severity] = {
     **{letter: Severity.ALERT for letter in "CEJKLMNP"},
 }
 UNKNOWN_STATUS_SEVERITY = Severity.CHECK
+ALERT_LETTERS = "".join(sorted(k for k, v in STATUS_SEVERITY.items() if v is Severity.ALERT))
+"""The letters of severity alert: a hotlist record carries at least one (SPEC section 4)."""
 
 
 def status_severity(letter: str) -> Severity:
     return STATUS_SEVERITY.get(letter, UNKNOWN_STATUS_SEVERITY)
+
+
+def has_alert(status: str) -> bool:
+    """Whether a status carries a letter of severity alert (what a hotlist holds)."""
+    return any(letter in ALERT_LETTERS for letter in status)

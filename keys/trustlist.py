@@ -26,6 +26,7 @@ from keys.cbor import (
 )
 from keys.cose import Sign1, kid_of, parse_sign1, sign1
 from keys.wire import (
+    KEY_COVERS,
     KEY_KID,
     KEY_NOT_AFTER,
     KEY_NOT_BEFORE,
@@ -58,6 +59,9 @@ class KeyEntry(NamedTuple):
     not_before: int
     not_after: int
     revoked: bool = False
+    covers: tuple[str, ...] = ()
+    """Role ``feed`` only (SPEC 1.1): the plate prefixes its full feeds may cover;
+    empty means none, so the key signs hotlists only."""
 
     def in_window(self, t: int) -> bool:
         """Key windows include both ends."""
@@ -71,6 +75,13 @@ class KeyEntry(NamedTuple):
         """Role ``feed`` scope: the feed id itself, or ``*``."""
         return any(s in (SCOPE_ALL, feed_id) for s in self.scope)
 
+    def covers_scope(self, scope: Iterable[str]) -> bool:
+        """SPEC 4.3 step 1: every prefix of a full feed's scope is matched by a covers
+        entry that is ``*`` or that the prefix starts with (so only ``*`` allows ``*``)."""
+        return all(
+            any(c == SCOPE_ALL or prefix.startswith(c) for c in self.covers) for prefix in scope
+        )
+
     def to_cbor(self) -> dict[int, object]:
         entry: dict[int, object] = {
             KEY_KID: self.kid,
@@ -82,6 +93,8 @@ class KeyEntry(NamedTuple):
         }
         if self.revoked:
             entry[KEY_REVOKED] = True
+        if self.covers:
+            entry[KEY_COVERS] = list(self.covers)
         return entry
 
 
@@ -164,7 +177,13 @@ def _parse_entry(raw: object) -> KeyEntry | None:
         return None
     if kid_of(public) != kid or role not in (ROLE_CERT, ROLE_FEED):
         return None
-    return KeyEntry(kid, public, role, tuple(scope), not_before, not_after, revoked)
+    covers: tuple[str, ...] = ()
+    if role == ROLE_FEED:  # SPEC 3: covers is read for role feed only
+        raw_covers = entry.get(KEY_COVERS, [])
+        if not is_array(raw_covers) or not all(is_tstr(c) and c for c in raw_covers):
+            return None
+        covers = tuple(raw_covers)
+    return KeyEntry(kid, public, role, tuple(scope), not_before, not_after, revoked, covers)
 
 
 def build_trust_list(

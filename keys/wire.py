@@ -47,6 +47,7 @@ KEY_SCOPE: Final = 4
 KEY_NOT_BEFORE: Final = 5
 KEY_NOT_AFTER: Final = 6
 KEY_REVOKED: Final = 7
+KEY_COVERS: Final = 8  # SPEC 1.1: plate prefixes a feed key's full feeds may cover
 ROLE_CERT: Final = "cert"
 ROLE_FEED: Final = "feed"
 SCOPE_ALL: Final = "*"

@@ -61,7 +61,7 @@ class DemoKeys:
         keys = [
             ConfigKey("桂-cert", "keys/gui.pub", "cert", ("桂",)),
             ConfigKey("粤-cert", "keys/yue.pub", "cert", ("粤",)),
-            ConfigKey("feed", "keys/feed.pub", "feed", ("*",)),
+            ConfigKey("feed", "keys/feed.pub", "feed", ("*",), ("桂",)),
         ]
         config = home / "keys.toml"
         text = keys_toml("keys/root.key", keys, str(now - 5 * YEAR), str(now + 5 * YEAR))

@@ -116,7 +116,7 @@ class Checker:
             return found.result(now, cert)
         states = view.feed_states(self.feeds)
         any_hotlist_fresh = any(s.is_hotlist and s.is_fresh(now) for s in states)
-        records = self._status(
+        records, covering = self._status(
             states,
             cert.plate,
             cert.plate_type,
@@ -125,8 +125,12 @@ class Checker:
             Severity.INFO if any_hotlist_fresh else Severity.CHECK,
             serial=cert.serial,
         )
-        # Step 8: the latest validity among the certificate and the records found.
-        months = [cert.valid_through, *(r.valid_through for r in records if r.valid_through)]
+        # Step 8: the latest validity among the certificate and the records found in
+        # covering full feeds (a hotlist record never extends validity, SPEC 1.1).
+        months = [
+            cert.valid_through,
+            *(r.valid_through for r in records if r.valid_through and r.feed in covering),
+        ]
         if month_end(max(months)) <= now:
             found.add(R.EXPIRED)
         elif month_end(cert.valid_through) <= now:
@@ -137,9 +141,13 @@ class Checker:
         now = self.clock.now(view.clock_floor)
         found = _Reasons()
         states = view.feed_states(self.feeds)
-        records = self._status(states, plate, plate_type, now, found, Severity.CHECK)
+        records, covering = self._status(states, plate, plate_type, now, found, Severity.CHECK)
+        # Step 8 for each vehicle with a record in a covering full feed; a vehicle
+        # found only in hotlists gets none.
         by_vehicle: dict[tuple[str, str], list[str]] = {}
         for r in records:
+            if r.feed not in covering:
+                continue
             months = by_vehicle.setdefault((r.plate, r.plate_type), [])
             if r.valid_through:
                 months.append(r.valid_through)
@@ -156,8 +164,11 @@ class Checker:
         found: _Reasons,
         not_covered: Severity,
         serial: bytes | None = None,
-    ) -> list[VehicleRecord]:
-        """SPEC 6.1 step 7, shared by both checks; with ``serial``, also step 6."""
+    ) -> tuple[list[VehicleRecord], frozenset[str]]:
+        """SPEC 6.1 step 7, shared by both checks; with ``serial``, also step 6.
+
+        Returns the records found and the ids of the full feeds covering the plate.
+        """
         covering = [s for s in states if s.covers(plate)]
         hotlists = [s for s in states if s.is_hotlist]
         # One query for all of it; then only covering feeds decide NOT_IN_CACHE.
@@ -166,8 +177,8 @@ class Checker:
         )
         if revoked:
             found.add(R.REVOKED)
+        covered = frozenset(s.feed for s in covering)
         if covering:
-            covered = {s.feed for s in covering}
             if not any(r.feed in covered for r in records):
                 found.add(R.NOT_IN_CACHE)
             if any(not s.is_fresh(now) for s in covering):
@@ -178,4 +189,4 @@ class Checker:
             for letter in record.status:
                 if letter != "A":
                     found.add(R.STATUS_PREFIX + letter, R.status_severity(letter))
-        return records
+        return records, covered

@@ -63,6 +63,8 @@ class Pki:
             not_before=kw.get("not_before", T0 - 2 * YEAR),
             not_after=kw.get("not_after", T0 + 2 * YEAR),
             revoked=kw.get("revoked", False),
+            # A feed key covers every plate unless a test says otherwise (SPEC 1.1).
+            covers=tuple(kw.get("covers", ["*"] if role == "feed" else [])),
         )
 
     def default_entries(self) -> list[KeyEntry]:
