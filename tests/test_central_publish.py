@@ -162,3 +162,85 @@ def test_killed_publish_never_leaves_a_manifest_naming_a_missing_file(tmp_path: 
         data_dir = terminal(tmp_path, home, server.url, ("gx",))
         report = sync(data_dir)
         assert report["feeds"][0]["to_version"] == manifest(home).version
+
+
+# --- A feed key's authority (SPEC 1.1): what terminals would refuse, never published ---
+
+
+def set_feed_covers(home: Path, covers: str | None) -> None:
+    """Rewrite the feed key's covers line in keys.toml (None removes it)."""
+    config = home / "keys.toml"
+    lines = [line for line in config.read_text().splitlines() if not line.startswith("covers")]
+    if covers is not None:
+        at_feed = lines.index('role = "feed"')
+        lines.insert(at_feed + 2, f"covers = {covers}")
+    config.write_text("\n".join(lines) + "\n")
+
+
+def test_init_gives_the_feed_key_its_province(tmp_path: Path) -> None:
+    home = make_home(tmp_path, vehicles=10)
+    text = (home / "keys.toml").read_text()
+    assert 'covers = ["桂"]' in text
+    trust = (home / "public" / "trustlist.cose").read_bytes()
+    from keys.trustlist import load_trust_list
+
+    feed = next(e for e in load_trust_list(trust).keys.values() if e.role == "feed")
+    assert feed.covers == ("桂",)
+
+
+@pytest.mark.parametrize("covers", [None, '["粤"]', '["桂A"]'])
+def test_publish_refuses_a_full_feed_beyond_its_keys_covers(tmp_path: Path, covers) -> None:
+    home = make_home(tmp_path, vehicles=10)
+    set_feed_covers(home, covers)
+    assert central(home, "trustlist", t=T0 + 1) == 0
+    publish_gx = ["publish", "--feed", "gx", "--scope", "桂"]
+    proc = subprocess.run(
+        [VICHECK, "central", "--home", str(home), "--at", at(T0 + 2), *publish_gx],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "covers" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (home / "public" / "feeds" / "gx" / "manifest.cose").exists()
+    # The hotlist alone needs no covers.
+    assert central(home, "publish", "--hotlist", "hot", t=T0 + 3) == 0
+
+
+def test_publish_refuses_without_a_trust_list_naming_its_key(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert central(home, "init", "--province", "桂") == 0
+    assert central(home, "publish", "--feed", "gx", "--scope", "桂") == 2
+    assert central(home, "trustlist") == 0
+    assert central(home, "keygen", "--role", "feed", "--name", "stranger") == 0
+    assert central(home, "publish", "--feed", "gx", "--scope", "桂", "--key", "stranger") == 2
+    assert central(home, "publish", "--feed", "gx", "--scope", "桂") == 0
+
+
+def test_trustlist_refuses_a_feed_key_for_a_published_full_feed_without_covers(
+    tmp_path: Path,
+) -> None:
+    home = make_home(tmp_path, vehicles=10)
+    assert central(home, "publish", "--feed", "gx", "--scope", "桂", "--hotlist", "hot") == 0
+    before = (home / "public" / "trustlist.cose").read_bytes()
+    set_feed_covers(home, None)
+    proc = subprocess.run(
+        [VICHECK, "central", "--home", str(home), "--at", at(T0 + 60), "trustlist"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "full feed gx" in proc.stderr and "Traceback" not in proc.stderr
+    assert (home / "public" / "trustlist.cose").read_bytes() == before
+    set_feed_covers(home, '["桂"]')
+    assert central(home, "trustlist", t=T0 + 61) == 0
+
+
+def test_covers_belongs_to_feed_keys_only(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert central(home, "init", "--province", "桂") == 0
+    config = home / "keys.toml"
+    config.write_text(config.read_text().replace('role = "cert"', 'role = "cert"\ncovers = ["桂"]'))
+    assert central(home, "trustlist") == 2
+    config.write_text(config.read_text().replace('covers = ["桂"]\n', "", 1))
+    config.write_text(config.read_text().replace('covers = ["桂"]', 'covers = ["GX"]'))
+    assert central(home, "trustlist") == 2

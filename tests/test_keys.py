@@ -610,7 +610,10 @@ def root_signed(payload: bytes) -> bytes:
 
 def raw_entry(key: KeyPair, **changes: Any) -> dict[int, Any]:
     entry = PKI.entry(key, "cert", ["桂"]).to_cbor()
-    names = {"kid": 1, "public": 2, "role": 3, "scope": 4, "nb": 5, "na": 6, "revoked": 7}
+    names = {
+        **{"kid": 1, "public": 2, "role": 3, "scope": 4},
+        **{"nb": 5, "na": 6, "revoked": 7, "covers": 8},
+    }
     for name, value in changes.items():
         if value is DROP:
             entry.pop(names[name], None)
@@ -725,6 +728,11 @@ BAD_ENTRIES: list[Any] = [
     pytest.param(raw_entry(_key(25), revoked=None), id="revoked-null"),
     pytest.param([_key(26).kid, _key(26).public, "cert", ["*"], 0, T0], id="entry-array"),
     pytest.param(5, id="entry-int"),
+    # SPEC 1.1: covers, read for role feed, is an array of non-empty text.
+    pytest.param(raw_entry(_key(27), role="feed", covers="桂"), id="covers-text-not-array"),
+    pytest.param(raw_entry(_key(28), role="feed", covers=["桂", ""]), id="covers-empty-string"),
+    pytest.param(raw_entry(_key(29), role="feed", covers=[b"\xe6\xa1\x82"]), id="covers-bytes"),
+    pytest.param(raw_entry(_key(30), role="feed", covers=None), id="covers-null"),
 ]
 
 
@@ -785,6 +793,33 @@ def test_key_entry_covers_feed() -> None:
     assert star.covers_feed("gx") and star.covers_feed("anything-else")
     both = PKI.entry(PKI.feed, "feed", ["gx", "hot"])
     assert both.covers_feed("hot") and not both.covers_feed("yue")
+
+
+def test_key_entry_covers_scope() -> None:
+    """SPEC 4.3 step 1 (1.1): each scope prefix starts with a covers entry, or covers
+    is "*"; only "*" allows scope "*"; no covers allows no full feed."""
+    gui = PKI.entry(PKI.feed, "feed", ["*"], covers=["桂"])
+    assert gui.covers_scope(["桂"]) and gui.covers_scope(["桂A", "桂B"])
+    assert not gui.covers_scope(["粤"]) and not gui.covers_scope(["桂", "粤"])
+    assert not gui.covers_scope(["*"])
+    star = PKI.entry(PKI.feed, "feed", ["*"], covers=["*"])
+    assert star.covers_scope(["*"]) and star.covers_scope(["粤", "桂A"])
+    none = PKI.entry(PKI.feed, "feed", ["*"], covers=[])
+    assert not none.covers_scope(["桂"]) and not none.covers_scope(["*"])
+    city = PKI.entry(PKI.feed, "feed", ["*"], covers=["桂A"])
+    assert city.covers_scope(["桂A"]) and not city.covers_scope(["桂"])
+
+
+def test_covers_round_trips_and_is_read_for_feed_keys_only() -> None:
+    feed = PKI.entry(PKI.feed, "feed", ["gx"], covers=["桂", "粤A"])
+    no_covers = PKI.entry(PKI.yue, "feed", ["hot"], covers=[])
+    cert = raw_entry(GUI, covers="not even an array")  # ignored on a cert key
+    data = root_signed(tl_payload([cert, feed.to_cbor(), no_covers.to_cbor()]))
+    trust = verify_trust_list(data, PKI.root.public)
+    assert trust.keys[PKI.feed.kid].covers == ("桂", "粤A")
+    assert trust.keys[PKI.yue.kid].covers == ()
+    assert 8 not in no_covers.to_cbor()  # absent means none
+    assert trust.keys[GUI.kid] == PKI.entry(GUI, "cert", ["桂"])
 
 
 def test_key_entry_window_includes_both_ends() -> None:

@@ -415,6 +415,56 @@ def _revoked_key(world: World) -> None:
     world.feeds["gx"].write(key=old)
 
 
+# A feed key's authority over plates (SPEC 1.1: key entry 8 covers, 4.3 step 1)
+
+
+def feed_key_with_covers(world: World, seed: bytes, covers: list[str]) -> KeyPair:
+    """A second feed key for every feed, covering only ``covers``, synced in."""
+    key = KeyPair.from_seed(seed)
+    install_trust_list(world, extra=[world.pki.entry(key, "feed", ["*"], covers=covers)])
+    return key
+
+
+@refusal("manifest-key-covers-nothing")
+def _covers_nothing(world: World) -> None:
+    # The review's attack: a feed key scoped to the feed, covering no plates.
+    key = feed_key_with_covers(world, b"feed-no-covers", [])
+    publish_good_v2(world)
+    world.feeds["gx"].write(key=key)
+
+
+@refusal("manifest-key-covers-other-province")
+def _covers_other(world: World) -> None:
+    key = feed_key_with_covers(world, b"feed-yue", ["粤"])
+    publish_good_v2(world)
+    world.feeds["gx"].write(key=key)
+
+
+@refusal("manifest-scope-beyond-covers")
+def _scope_beyond(world: World) -> None:
+    key = feed_key_with_covers(world, b"feed-gui", ["桂"])
+    publish_good_v2(world)
+    world.feeds["gx"].write(key=key, scope=["桂", "粤"])
+
+
+@refusal("manifest-scope-star-needs-covers-star")
+def _scope_star(world: World) -> None:
+    key = feed_key_with_covers(world, b"feed-gui-a", ["桂", "粤"])
+    publish_good_v2(world)
+    world.feeds["gx"].write(key=key, scope=["*"])
+
+
+@refusal("manifest-key-covers-malformed")
+def _covers_malformed(world: World) -> None:
+    # An entry whose covers is not an array of non-empty text is malformed, so ignored:
+    # its key is then unknown to the trust list.
+    key = KeyPair.from_seed(b"feed-bad-covers")
+    entry = world.pki.entry(key, "feed", ["*"])._replace(covers=("桂", ""))
+    install_trust_list(world, extra=[entry])
+    publish_good_v2(world)
+    world.feeds["gx"].write(key=key)
+
+
 @refusal("manifest-generated-before-key-window")
 def _before_window(world: World) -> None:
     publish_good_v2(world)
@@ -719,6 +769,53 @@ def test_refused_hotlist_leaves_other_feed_alone(world: World) -> None:
     yue = Vehicle("粤B99999", "02", "2027-06", "C", "K33").item()
     publish_items(world, [yue, gui], feed="hot")  # 粤 (U+7CA4) sorts after 桂 (U+6842)
     expect_refused(world, "hot")
+
+
+@pytest.mark.parametrize("status", ["A", "Q", "GI", "BDHO", "Z"])
+def test_hotlist_record_without_alert_letter_is_refused(world: World, status: str) -> None:
+    """SPEC 1.1: every vehicle of a hotlist file carries an alert letter, in a
+    snapshot and in a delta; a file with any other vehicle is malformed."""
+    hot = world.feeds["hot"]
+    good = Vehicle("粤B99999", "02", "2027-06", "C", "K33")
+    hot.publish_snapshot([good, Vehicle("粤B99998", "02", "2099-12", status, "K33")])
+    expect_refused(world, "hot")
+    hot.publish_delta([Vehicle("粤B99997", "02", "2099-12", status, "K33")], 1)
+    expect_refused(world, "hot")
+
+
+def test_hotlist_records_with_alert_letters_are_applied(world: World) -> None:
+    hot = world.feeds["hot"]
+    hot.publish_delta([Vehicle("粤B11111", "02", "2030-01", "GK", None)], 1)
+    result = world.sync()
+    assert result.code == 0, result.out
+    assert by_feed(result)["hot"]["method"] == "delta"
+    assert {"feed": "hot", "status": "GK"}.items() <= world.lookup("粤B11111").json["vehicles"][
+        0
+    ].items()
+
+
+@pytest.mark.parametrize(
+    ("covers", "scope"),
+    [(["桂"], ["桂"]), (["桂"], ["桂A", "桂B"]), (["*"], ["*"]), (["桂A", "粤"], ["桂A"])],
+)
+def test_scope_within_covers_is_applied(world: World, covers: list[str], scope: list[str]) -> None:
+    key = feed_key_with_covers(world, b"feed-covers-ok", covers)
+    publish_good_v2(world)
+    world.feeds["gx"].write(key=key, scope=scope)
+    result = world.sync()
+    assert result.code == 0, result.out
+    assert by_feed(result)["gx"]["status"] == "updated"
+
+
+def test_feed_key_without_covers_signs_hotlists(world: World) -> None:
+    """Covers absent means none: such a key still signs a hotlist (it covers nothing)."""
+    key = feed_key_with_covers(world, b"feed-hot-only", [])
+    hot = world.feeds["hot"]
+    hot.key = key
+    hot.publish_delta([Vehicle("粤B22222", "02", None, "N", None)], 1)
+    result = world.sync()
+    assert result.code == 0, result.out
+    assert by_feed(result)["hot"]["status"] == "updated"
 
 
 def test_manifest_503_fails_every_feed_and_changes_nothing(world: World) -> None:

@@ -549,6 +549,26 @@ def test_lookup_without_valid_through_is_expired(ro: World) -> None:
     expect(ro.lookup("桂B88888"), "INVALID", {"EXPIRED": "invalid"})
 
 
+def test_hotlist_month_never_extends_validity(world: World) -> None:
+    """SPEC 1.1, 6.1 step 8 and 6.2: only covering full feeds' months count. The
+    review's attack: an alert record with a later month turned an expired
+    certificate VALID (SUPERSEDED)."""
+    world.feeds["hot"].publish_delta(
+        [Vehicle("桂B88888", "02", "2099-12", "L", None), Vehicle("粤B77777", "02", None, "N")],
+        2,
+    )
+    sync = world.sync()
+    assert sync.code == 0, sync.out
+    expect(
+        world.verify(world.pki.certificate("桂B88888", valid_through="2026-03")),
+        "ALERT",
+        {"EXPIRED": "invalid", "STATUS_L": "alert"},
+    )
+    expect(world.lookup("桂B88888"), "ALERT", {"EXPIRED": "invalid", "STATUS_L": "alert"})
+    # A vehicle found only in hotlists gets no step 8 (a null month is no EXPIRED).
+    expect(world.lookup("粤B77777"), "ALERT", {"NOT_COVERED": "check", "STATUS_N": "alert"})
+
+
 def test_lookup_type_tells_same_numbers_apart(world: World) -> None:
     world.feeds["gx"].publish_delta([Vehicle("桂A12345", "01", "2025-01", "A", "K33")], 1)
     sync = world.sync()
