@@ -51,6 +51,7 @@ from cache.schema import (
     vehicles_table,
 )
 from cache.store import DB_NAME, FeedState, Store, connect
+from keys.private import open_private, private_dir
 from keys.trustlist import TrustList
 
 DOWNLOAD_PREFIX = ".sync-"
@@ -85,7 +86,7 @@ class CacheWriter:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)  # 0700 whatever the umask; connect makes the db 0600
         self.conn = connect(self.data_dir / DB_NAME)
         # Deltas touch vehicles all over a large table: a bigger page cache than
         # SQLite's 2 MB default keeps a day's changes off the disk (memory stays
@@ -102,7 +103,7 @@ class CacheWriter:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the data dir's sync lock; a second sync fails fast instead of waiting."""
-        handle = open(self.data_dir / "sync.lock", "a+")  # noqa: SIM115
+        handle = open_private(self.data_dir / "sync.lock", "a+")
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

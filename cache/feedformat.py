@@ -214,22 +214,32 @@ VehicleRow = tuple[str, str, int | None, str, str | None]
 """(plate, plate_type, valid_through as a month index, status, vehicle_type)."""
 
 
-_UNSEEN = object()
 _plate_match = PLATE_RE.fullmatch
+SHOWN = 60
+"""How many characters of a bad value a refusal quotes: enough to find it, never
+kilobytes of a hostile one."""
+
+
+def shown(value: object) -> str:
+    """``repr(value)``, cut to ``SHOWN`` characters, for a message."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
 
 
 class ItemChecker:
     """Validates items of one file; remembers values already seen to be good.
 
     Plate types, months, statuses and vehicle types come from small vocabularies,
-    so a memo turns their checks into a set lookup on the hot path of a sync.
+    so a memo turns their checks into a set lookup on the hot path of a sync. A
+    value's type is checked before it meets a memo: a lookup hashes its key, and
+    hashing a hostile value (a tag holding an array) raises, or recurses deep.
     """
 
     def __init__(self, *, hotlist: bool = False) -> None:
         self.hotlist = hotlist
         """A hotlist file's vehicles must each carry an alert letter (SPEC 4, 1.1)."""
         self._types: set[str] = set()
-        self._months: dict[Any, Any] = {}
+        self._months: dict[str, int] = {}
         self._statuses: set[str] = set()
         self._vtypes: set[str] = set()
 
@@ -243,54 +253,57 @@ class ItemChecker:
             raise FeedFormatError("a vehicle record has six elements")
         _, plate, plate_type, valid_through, status, vehicle_type = item
         if type(plate) is not str or _plate_match(plate) is None:
-            raise FeedFormatError(f"bad plate {plate!r}")
-        try:
-            if plate_type not in self._types:
-                self._check_type(plate_type)
-            month = self._months.get(valid_through, _UNSEEN) if valid_through is not None else None
-            if month is _UNSEEN:
-                month = self._check_month(valid_through)
-            if status not in self._statuses:
-                self._check_status(status)
-            if vehicle_type is not None and vehicle_type not in self._vtypes:
-                if not is_tstr(vehicle_type):
-                    raise FeedFormatError(f"bad vehicle_type {vehicle_type!r}")
-                self._vtypes.add(vehicle_type)
-        except TypeError:  # an unhashable field (array, map) met a memo lookup
-            raise FeedFormatError(f"a vehicle record field has the wrong type: {item!r}") from None
-        return plate, plate_type, month, status, vehicle_type  # type: ignore[return-value]
+            raise FeedFormatError(f"bad plate {shown(plate)}")
+        if type(plate_type) is not str or plate_type not in self._types:
+            self._check_type(plate_type)
+        if valid_through is None:
+            month = None
+        elif type(valid_through) is str and valid_through in self._months:
+            month = self._months[valid_through]
+        else:
+            month = self._check_month(valid_through)
+        if type(status) is not str or status not in self._statuses:
+            self._check_status(status)
+        if vehicle_type is not None and (
+            type(vehicle_type) is not str or vehicle_type not in self._vtypes
+        ):
+            self._check_vehicle_type(vehicle_type)
+        return plate, plate_type, month, status, vehicle_type
 
     def _check_type(self, plate_type: Any) -> None:
         if not (is_tstr(plate_type) and PLATE_TYPE_RE.fullmatch(plate_type)):
-            raise FeedFormatError(f"bad plate_type {plate_type!r}")
+            raise FeedFormatError(f"bad plate_type {shown(plate_type)}")
         self._types.add(plate_type)
 
     def _check_month(self, valid_through: Any) -> int:
         if not (is_tstr(valid_through) and MONTH_RE.fullmatch(valid_through)):
-            raise FeedFormatError(f"bad valid_through {valid_through!r}")
+            raise FeedFormatError(f"bad valid_through {shown(valid_through)}")
         month = self._months[valid_through] = month_index(valid_through)
         return month
 
     def _check_status(self, status: Any) -> None:
         if not (is_tstr(status) and is_status(status)):
-            raise FeedFormatError(f"bad status {status!r}")
+            raise FeedFormatError(f"bad status {shown(status)}")
         if self.hotlist and not has_alert(status):
             raise FeedFormatError(f"a hotlist record has status {status!r}, no alert letter")
         self._statuses.add(status)
 
+    def _check_vehicle_type(self, vehicle_type: Any) -> None:
+        if not is_tstr(vehicle_type):
+            raise FeedFormatError(f"bad vehicle_type {shown(vehicle_type)}")
+        self._vtypes.add(vehicle_type)
+
     def plate_key(self, plate: Any, plate_type: Any) -> tuple[str, str]:
         if type(plate) is not str or PLATE_RE.fullmatch(plate) is None:
-            raise FeedFormatError(f"bad plate {plate!r}")
-        if type(plate_type) is not str:
-            raise FeedFormatError(f"bad plate_type {plate_type!r}")
-        if plate_type not in self._types:
+            raise FeedFormatError(f"bad plate {shown(plate)}")
+        if type(plate_type) is not str or plate_type not in self._types:
             self._check_type(plate_type)
         return plate, plate_type
 
     @staticmethod
     def serial(value: Any) -> bytes:
         if type(value) is not bytes or not SERIAL_MIN <= len(value) <= SERIAL_MAX:
-            raise FeedFormatError(f"bad serial {value!r}")
+            raise FeedFormatError(f"bad serial {shown(value)}")
         return value
 
 
@@ -345,6 +358,17 @@ def read_items(stream: IO[bytes], header_check: Callable[[Any], int]) -> Iterato
 
 
 CHUNK = 1 << 20
+"""Decompressed bytes read at a time."""
+ITEM_LIMIT: Final = 4096
+"""The longest encoded item (header included) a feed file may hold.
+
+A good item is far shorter: a vehicle record is at most about 60 bytes plus its
+vehicle_type (a 车辆类型 code such as ``K33``), a header about 60, a serial item
+19. The SPEC bounds no field of a feed item, so the bound leaves a wide margin:
+4 KiB fits a vehicle_type four times longer than a whole certificate (1,024
+bytes), in which the same field must fit. Past it the file is refused, so that
+reading costs at most ``CHUNK + ITEM_LIMIT`` bytes of buffer and each byte is
+decoded a bounded number of times, whatever a hostile file declares."""
 
 
 def _cbor_sequence(stream: IO[bytes]) -> Iterator[Any]:
@@ -352,8 +376,10 @@ def _cbor_sequence(stream: IO[bytes]) -> Iterator[Any]:
 
     cbor2 reads ahead and seeks back; on a gzip stream a backward seek restarts
     decompression, which makes item-by-item decoding quadratic. Decoding from an
-    in-memory chunk keeps seeks free and memory bounded by the chunk (or the
-    largest single item).
+    in-memory chunk keeps seeks free. An item cut by the chunk's end is decoded
+    again once the next chunk is in, so the cut part must stay short: an item
+    longer than ``ITEM_LIMIT`` is refused as soon as that many of its bytes are
+    buffered, which keeps memory constant and time linear.
     """
     buffer = b""
     at_end = False
@@ -368,14 +394,26 @@ def _cbor_sequence(stream: IO[bytes]) -> Iterator[Any]:
                 if at_end:
                     raise FeedFormatError("feed file ends inside a record") from None
                 break  # the item continues in the next chunk
-            used = source.tell()
+            except Exception as exc:  # the decoder meets hostile bytes: any failure is theirs
+                raise FeedFormatError(
+                    f"unreadable feed file: {type(exc).__name__}: {exc}"
+                ) from None
+            end = source.tell()
+            _check_length(end - used)
+            used = end
             yield item
+        _check_length(len(buffer) - used)  # the start of an unfinished item
         buffer = buffer[used:]
         if at_end:
             return
         more = stream.read(CHUNK)
         at_end = not more
         buffer += more
+
+
+def _check_length(length: int) -> None:
+    if length > ITEM_LIMIT:
+        raise FeedFormatError(f"a feed item is longer than {ITEM_LIMIT} bytes")
 
 
 def snapshot_header(feed: str, entry: FileEntry) -> Callable[[Any], int]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from keys.private import open_private
+
 CHUNK = 64 * 1024
 # The manifest's size and SHA-256 describe the bytes served: ask for them as they
 # are, and read them raw, so no Content-Encoding can change what is checked.
@@ -56,13 +58,14 @@ class Fetcher:
         sha256: bytes,
         progress: Callable[[int], None] | None = None,
     ) -> Path:
-        """Download exactly ``size`` bytes to ``dest`` and check their SHA-256."""
+        """Download exactly ``size`` bytes to ``dest`` (0600, like all the data dir
+        holds) and check their SHA-256."""
         digest = hashlib.sha256()
         got = 0
         try:
             with (
                 self.client.stream("GET", url, headers=IDENTITY) as response,
-                open(dest, "wb") as out,
+                open_private(dest, "wb") as out,
             ):
                 _check_status(response, url)
                 _check_length_header(response, size, url)

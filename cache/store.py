@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from cache.model import KIND_FULL, KIND_HOTLIST, month_text
-from cache.schema import SCHEMA_VERSION, current_vehicles, migrate, serials_table
+from cache.schema import SCHEMA_VERSION, current_vehicles, migrate, serials_table, transaction
+from keys.private import private_db
 from keys.trustlist import TrustList, TrustListError, load_trust_list
 from keys.wire import SCOPE_ALL
 
@@ -80,7 +81,11 @@ class CacheView(NamedTuple):
 
 
 def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """A connection set up the one way every part of vicheck uses the cache."""
+    """A connection set up the one way every part of vicheck uses the cache.
+
+    The file is made 0600 first (created so when new): SQLite gives the -wal and
+    -shm files it creates the database's mode, and left alone makes it 0644."""
+    private_db(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
@@ -231,3 +236,36 @@ class Store:
                 month = None if vt is None else month_text(vt)
                 records.append(VehicleRecord(feeds[i].feed, p, t, month, st, vtype))
         return revoked, records
+
+
+class FloorReset(NamedTuple):
+    """What ``reset_clock_floor`` did: the floor before and after, and the largest
+    issued_at / generated_at of the signed data held (0 when none is held)."""
+
+    old: int
+    new: int
+    held: int
+
+
+def reset_clock_floor(conn: sqlite3.Connection, now: int) -> FloorReset:
+    """Set the clock floor back to what the trust list and feeds held say, never
+    later than ``now`` (the real clock) nor later than it was.
+
+    SPEC 4.3's floor only ever rises, so one far-future signed time would keep
+    every check on a wrong "now" for good; this is the administrator's deliberate
+    way back (``vicheck init --reset-clock-floor``). The data held is what the
+    floor would be had only it been applied; capping it at the real clock keeps
+    the protection that data justifies without trusting a time ahead of the clock
+    the administrator vouches for by running the reset. It lives here, not in
+    ``cache.apply``, because it is one statement on the table the checks read,
+    not part of applying a sync.
+    """
+    with transaction(conn):
+        old = conn.execute("SELECT clock_floor FROM terminal WHERE id = 1").fetchone()[0]
+        held = conn.execute(
+            "SELECT coalesce(max(t), 0) FROM (SELECT issued_at AS t FROM trust_list"
+            " UNION ALL SELECT generated_at FROM feeds)"
+        ).fetchone()[0]
+        new = min(old, held, now)
+        conn.execute("UPDATE terminal SET clock_floor = ? WHERE id = 1", (new,))
+    return FloorReset(old, new, held)

@@ -144,22 +144,47 @@ def _log(data_dir: Path, report: SyncReport, now: float, warnings: Sequence[str]
     """Append the report, and what went wrong without failing the sync, to the data
     dir's sync log: what a technician reads after a shift that went wrong. Logging
     never fails a sync."""
-    path = data_dir / LOG_NAME
     entry: dict[str, object] = {"at": int(now), **report.to_json()}
     if warnings:
         entry["warnings"] = list(warnings)
-    line = json.dumps(entry, ensure_ascii=False)
+    _append_log(data_dir, entry)
+
+
+def log_event(data_dir: Path, event: str, now: float, **fields: object) -> bool:
+    """Append one ``{"at", "event", ...}`` line to the sync log: what an administrator
+    did to the cache besides syncing (a clock floor reset), for the same technician
+    who reads the syncs. Returns False when the log cannot be written."""
+    return _append_log(data_dir, {"at": int(now), "event": event, **fields})
+
+
+def _append_log(data_dir: Path, entry: dict[str, object]) -> bool:
+    """One JSON line at the end of ``logs/sync.jsonl``, folder 0700 and file 0600
+    whatever the umask; False when it cannot be written."""
+    from keys.private import open_private, private_dir
+
+    path = Path(data_dir) / LOG_NAME
     try:
-        path.parent.mkdir(exist_ok=True)
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        private_dir(path.parent)
+        with open_private(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
     except OSError:
-        pass
+        return False
+    return True
 
 
 def _held_version(writer: CacheWriter) -> int | None:
     trust = writer.store.trust_list()
     return None if trust is None else trust.version
+
+
+def _describe(exc: Exception) -> str:
+    """Why a feed failed, for people. A refusal says it in its own words; anything
+    else is a bug met by this feed's data, so its type is named too, for the report."""
+    if isinstance(exc, (SyncRefused, FetchError, FeedFormatError)):
+        return str(exc)
+    if isinstance(exc, (sqlite3.Error, OSError)):  # disk full, unwritable data dir, ...
+        return f"cannot write the cache: {exc}"
+    return f"unexpected {type(exc).__name__}: {exc}"
 
 
 class _Session:
@@ -218,10 +243,10 @@ class _Session:
         )
         try:
             self._sync_feed(feed, state, report, fetcher, workdir)
-        except (SyncRefused, FetchError, FeedFormatError) as exc:
-            report.status, report.error = FAILED, str(exc)
-        except (sqlite3.Error, OSError) as exc:  # disk full, unwritable data dir, ...
-            report.status, report.error = FAILED, f"cannot write the cache: {exc}"
+        except Exception as exc:  # this feed fails alone, the others still sync (SPEC 7)
+            # Never BaseException: KeyboardInterrupt and SystemExit stop the sync,
+            # and the transactions of cache.apply leave the cache whole either way.
+            report.status, report.error = FAILED, _describe(exc)
         finally:
             report.bytes = fetcher.bytes
             shutil.rmtree(workdir, ignore_errors=True)
@@ -269,7 +294,7 @@ class _Session:
                     manifest.version,
                 )
                 return
-            except (FetchError, FeedFormatError, sqlite3.Error, OSError) as exc:
+            except Exception as exc:
                 delta_error = exc  # SPEC 4.3 step 2: any failure falls back to the snapshot
         chain = manifest.chain(manifest.snapshot.to_version)
         if chain is None:
@@ -283,10 +308,12 @@ class _Session:
             self.writer.apply_snapshot(
                 manifest, snapshot, paths, self.now(), self._progress(feed, manifest.total)
             )
-        except (FetchError, FeedFormatError) as exc:
-            if delta_error is not None:
-                raise type(exc)(f"{exc} (after the delta path failed: {delta_error})") from None
-            raise
+        except Exception as exc:
+            if delta_error is None:
+                raise
+            raise SyncRefused(
+                f"{_describe(exc)} (after the delta path failed: {_describe(delta_error)})"
+            ) from None
         report.status, report.method, report.to_version = UPDATED, METHOD_SNAPSHOT, manifest.version
 
     def _progress(self, feed: str, total: int) -> Progress:

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8045)
     serve.add_argument("--dir", type=Path, help="directory to serve (HOME/public)")
     serve.add_argument("--verbose", action="store_true")
+    serve.add_argument(
+        "--header-timeout", type=float, default=5.0, help="seconds for a request head"
+    )
+    serve.add_argument("--idle-timeout", type=float, default=15.0, help="keep-alive idle seconds")
+    serve.add_argument("--max-connections", type=int, default=256)
 
     nginx = sub.add_parser("nginx-config", help="print the nginx server block for HOME/public")
     nginx.add_argument("--listen", default="127.0.0.1:8080")
@@ -178,9 +183,7 @@ def _trustlist(args: argparse.Namespace, home: Path) -> int:
         from central.publish import published_feeds
 
         with _registry(home) as registry:
-            full_feeds = {
-                f.feed: f.scope for f in published_feeds(registry) if f.kind == KIND_FULL
-            }
+            full_feeds = {f.feed: f.scope for f in published_feeds(registry) if f.kind == KIND_FULL}
     version = publish_trust_list(config, out, _now(args), full_feeds)
     _print({"trust_list": str(out), "version": version})
     return EXIT_OK
@@ -278,8 +281,18 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
     root = args.dir or home / "public"
     if not root.is_dir():
         raise InputError(f"{root} is not a directory: publish first")
+    if args.header_timeout <= 0 or args.idle_timeout <= 0 or args.max_connections < 1:
+        raise InputError("timeouts must be positive and --max-connections at least 1")
     try:
-        server = StaticServer(root, args.host, args.port, args.verbose)
+        server = StaticServer(
+            root,
+            args.host,
+            args.port,
+            args.verbose,
+            header_timeout=args.header_timeout,
+            idle_timeout=args.idle_timeout,
+            max_connections=args.max_connections,
+        )
     except OSError as exc:
         raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     print(f"serving {root} on {server.url}", file=sys.stderr, flush=True)

@@ -53,6 +53,7 @@ def _import(registry: Registry, reader: csv._reader, name: str, replace: bool) -
             + (f"; missing {', '.join(missing)}" if missing else "")
             + (f"; unknown {', '.join(unknown)}" if unknown else "")
         )
+    _refuse_repeated(header, f"{name} line {reader.line_num or 1}")
     checker = ItemChecker()
     count = 0
     with registry.transaction() as conn:
@@ -84,6 +85,16 @@ def _import(registry: Registry, reader: csv._reader, name: str, replace: bool) -
         )
         conn.execute("DROP TABLE temp.incoming")
     return count
+
+
+def _refuse_repeated(header: list[str], where: str) -> None:
+    """A column named twice would silently take its last value; say which one instead,
+    since the person who wrote the file meant one of them and only they know which."""
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            raise RegistryError(f"{where}: the header names column {column!r} twice")
+        seen.add(column)
 
 
 def _row(header: list[str], fields: list[str], where: str) -> RegistryVehicle:

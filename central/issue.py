@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ from central.registry import Registry, RegistryVehicle
 from keys.certificate import Certificate, issue_certificate
 from keys.fields import CST, is_plate_type, is_valid_plate, month_of, normalize_plate
 from keys.keypair import KeyPair
+from keys.private import private_dir, write_private
 from keys.reasons import ALERT_LETTERS
 
 BASES = {
@@ -146,13 +148,18 @@ def render(text: str, cert: Certificate, out_dir: Path) -> tuple[Path, Path]:
     """The QR code as a PNG, and a printable page showing it with the claims."""
     import segno  # only the issuing command draws codes
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # A vehicle's certificate is its owner's: 0700/0600 until it is handed over.
+    private_dir(out_dir)
     stem = f"{cert.plate}-{cert.plate_type}-{cert.serial.hex()}"
     png = out_dir / f"{stem}.png"
-    qr = segno.make_qr(text, mode="alphanumeric", error="m")
-    qr.save(png, kind="png", scale=QR_SCALE, border=4)
+    buffer = io.BytesIO()
+    segno.make_qr(text, mode="alphanumeric", error="m").save(
+        buffer, kind="png", scale=QR_SCALE, border=4
+    )
+    write_private(png, buffer.getvalue())
     page = out_dir / f"{stem}.html"
-    page.write_text(_page(cert, base64.b64encode(png.read_bytes()).decode()), encoding="utf-8")
+    html_page = _page(cert, base64.b64encode(buffer.getvalue()).decode())
+    write_private(page, html_page.encode("utf-8"))
     return png, page
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -42,12 +43,30 @@ from cache.feedformat import is_feed_id
 from central.errors import ConfigError
 from keys.fields import CST, PROVINCES
 from keys.keypair import KeyFileError, KeyPair, kid_of, parse_public_hex
+from keys.private import private_dir, write_private
 from keys.trustlist import KeyEntry, TrustListError, build_trust_list, load_trust_list
 from keys.wire import ROLE_CERT, ROLE_FEED, SCOPE_ALL
 
 DAY = 86400
 ROLES = ("root", ROLE_CERT, ROLE_FEED)
 VERSION_FILE = "trustlist.version"
+FUTURE_MARGIN = 300
+"""How far past the real clock a signing time may be: terminals keep the largest
+trust-list issued_at and manifest generated_at as a floor under their clock (SPEC
+4.3), so one signed far in the future would stop every check until reset."""
+
+
+def refuse_future(now: int, what: str) -> None:
+    """Refuse to sign ``what`` dated more than ``FUTURE_MARGIN`` past the real clock
+    (``--at`` in the past stays free: tests and back-dated re-signing use it)."""
+    real = time.time()
+    if now > real + FUTURE_MARGIN:
+        ahead = dt.datetime.fromtimestamp(now, CST).isoformat()
+        raise ConfigError(
+            f"refusing to sign {what} dated {ahead}, {int(now - real)} s past this machine's"
+            f" clock (at most {FUTURE_MARGIN} s): terminals would not take an earlier time"
+            " until an administrator resets their clock floor"
+        )
 
 
 def keygen(directory: Path, name: str, *, force: bool = False) -> KeyPair:
@@ -56,8 +75,9 @@ def keygen(directory: Path, name: str, *, force: bool = False) -> KeyPair:
     if private.exists() and not force:
         raise ConfigError(f"key {name!r} exists already ({private}); --force replaces it")
     pair = KeyPair.generate()
+    private_dir(directory)  # keys/ and all in it are the owner's only, whatever the umask
     pair.save(private)
-    public.write_text(pair.public.hex() + "\n")
+    write_private(public, (pair.public.hex() + "\n").encode())
     return pair
 
 
@@ -189,6 +209,7 @@ def publish_trust_list(
     ``full_feeds`` (feed id to scope, from the registry) are the full feeds already
     published: every feed key allowed for one must cover its scope.
     """
+    refuse_future(now, "a trust list")
     config = load_config(config_path)
     base = config_path.parent
     entries = entries_from_config(config, base)
@@ -211,7 +232,7 @@ def publish_trust_list(
         entries=entries,
         root=root.signing_key,
     )
-    _write_atomic(base / VERSION_FILE, f"{version}\n".encode())
+    write_private(base / VERSION_FILE, f"{version}\n".encode())  # 0600, atomic
     out.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(out, data)
     return version

@@ -44,9 +44,11 @@ from cache.feedwriter import (
 )
 from cache.model import KIND_FULL, KIND_HOTLIST
 from central.errors import InputError, RegistryError
+from central.keysconfig import refuse_future
 from central.registry import Registry
 from keys.fields import PROVINCES
 from keys.keypair import KeyPair
+from keys.private import open_private
 from keys.reasons import ALERT_LETTERS, has_alert
 from keys.trustlist import TrustListError, load_trust_list
 from keys.wire import ROLE_FEED, SCOPE_ALL
@@ -143,6 +145,7 @@ def publish(
     registry: Registry, new_feeds: Sequence[FeedSpec], settings: PublishSettings
 ) -> list[FeedResult]:
     """Publish every feed of the registry plus ``new_feeds``; see the module doc."""
+    refuse_future(settings.now, "feed manifests")  # their generated_at is settings.now
     for spec in new_feeds:
         spec.check()
     with _lock(registry.path), registry.transaction() as conn:
@@ -212,7 +215,7 @@ def _check_authority(specs: Sequence[FeedSpec], settings: PublishSettings) -> No
 @contextlib.contextmanager
 def _lock(path: Path) -> Iterator[None]:
     """One publisher at a time per registry, manifests included."""
-    with open(path.with_name(path.name + ".publish-lock"), "w") as handle:
+    with open_private(path.with_name(path.name + ".publish-lock"), "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 

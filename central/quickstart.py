@@ -10,6 +10,7 @@ from typing import NamedTuple
 from central.errors import ConfigError
 from central.keysconfig import keygen
 from keys.fields import CST, PROVINCES
+from keys.private import write_private
 
 HEADER = """\
 # vicheck central keys configuration (see central/keysconfig.py)
@@ -74,8 +75,6 @@ def init_home(home: Path, province: str, now: int, years: int = 5) -> dict[str, 
         ConfigKey(f"{province}-cert", "keys/cert.pub", "cert", (province,)),
         ConfigKey("feed", "keys/feed.pub", "feed", ("*",), (province,)),
     ]
-    (home / "keys.toml").write_text(
-        keys_toml("keys/root.key", keys, f"{year - years}-01-01", f"{year + years}-12-31"),
-        encoding="utf-8",
-    )
+    text = keys_toml("keys/root.key", keys, f"{year - years}-01-01", f"{year + years}-12-31")
+    write_private(home / "keys.toml", text.encode("utf-8"))
     return {role: pair.public.hex() for role, pair in pairs.items()}

@@ -22,6 +22,7 @@ from cache.feedwriter import Vehicle
 from cache.schema import transaction
 from central.errors import RegistryError
 from keys.fields import is_month
+from keys.private import private_db, repair_entries
 
 SCHEMA = """
 -- One row per registered vehicle (机动车), keyed as the feeds key it.
@@ -99,6 +100,11 @@ WHEN EXISTS (SELECT 1 FROM feeds) BEGIN
 END;
 """
 
+HOME_PRIVATE = ("keys", "keys.toml", "trustlist.version", "trustlist.version.part")
+"""What else of a central home (the registry's folder) is its owner's only; the
+registry's own files, its SQLite sidecars and lock files, start with its name.
+``public/`` is not here: it is what the world is served."""
+
 VEHICLE_COLUMNS = (
     "plate",
     "plate_type",
@@ -141,12 +147,25 @@ def check_vehicle(row: RegistryVehicle, where: str, checker: ItemChecker | None 
         raise RegistryError(f"{where}: operating must be 0 or 1, not {row.operating!r}")
 
 
+def _private_home(path: Path) -> None:
+    """Make the registry ``path`` 0600 before SQLite opens it (SQLite would create
+    it 0644, and gives its -wal and -shm files the database's mode), and bring what
+    an older install left at 0644/0755 in its home to 0600/0700.
+
+    The home folder itself keeps its mode: ``public/`` in it is served, and a web
+    server running as another user must be able to reach it.
+    """
+    private_db(path)
+    repair_entries(path.parent, HOME_PRIVATE, (path.name,))
+
+
 class Registry:
     """An open registry file. Transactions are explicit (``with registry.transaction()``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_home(self.path)
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")

@@ -5,21 +5,53 @@ Content-Length, single byte ranges (206, 416), strong ETags with If-None-Match
 (304), Cache-Control that lets a CDN keep versioned files forever and manifests
 never. Files go out with ``sendfile``. Production uses nginx or a CDN instead
 (``central nginx-config``); this server binds 127.0.0.1 unless told otherwise.
+
+It still must not fall over when a client misbehaves: every request head has a
+deadline and size bounds, idle keep-alives time out, and the number of open
+connections is bounded (the longest-waiting one makes room for a newcomer), so a
+few hundred stuck sockets cannot starve the terminals or spin the accept loop.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import http.server
+import io
 import os
 import re
+import resource
 import socket
+import sys
 import threading
+import time
 import urllib.parse
+from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 MUTABLE = ("trustlist.cose", "manifest.cose")
-RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
+MAX_LINE = 8192  # request line or one header line, as nginx's default buffer
+MAX_HEADERS = 64  # header lines; a terminal sends five
+MAX_HEAD = 32768  # all header lines together, so 256 stuck heads stay under 8 MiB
+MAX_RANGE = 64  # characters of a Range value; ours is one span
+MAX_RANGE_DIGITS = 18  # a position past 10**18 bytes is no file of ours
+RANGE_RE = re.compile(rf"bytes=([0-9]{{0,{MAX_RANGE_DIGITS}}})-([0-9]{{0,{MAX_RANGE_DIGITS}}})")
+EVICT_WAIT = 1.0  # seconds for an evicted handler to close its socket
+ACCEPT_BACKOFF = 0.1  # seconds between accepts while out of descriptors
+FDS_PER_CONNECTION = 2  # the socket and the file being sent
+FD_RESERVE = 64  # descriptors left for the listener, SQLite, logging, the interpreter
+FD_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+class _TooLarge(Exception):
+    """A request line or header block over its bound; ``status`` is the answer."""
+
+    def __init__(self, status: HTTPStatus) -> None:
+        super().__init__(status.phrase)
+        self.status = status
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -29,9 +61,125 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # small file waits for the client's delayed ACK, 40 ms per manifest.
     disable_nagle_algorithm = True
 
+    def setup(self) -> None:
+        super().setup()
+        self._accepted = time.monotonic()
+        self._requests = 0
+
+    @property
+    def _server(self) -> _Server:
+        return cast(_Server, self.server)
+
     def log_message(self, *args: Any) -> None:
-        if self.server.verbose:  # type: ignore[attr-defined]
+        if self._server.verbose:
             super().log_message(*args)
+
+    def handle_one_request(self) -> None:
+        """One request, read under our own bounds instead of the stdlib's.
+
+        The stdlib reads a head with no deadline at all (a client that sends half a
+        request line holds a thread and a descriptor forever) and lets a line be
+        64 KiB. Here the whole head must arrive within ``header_timeout`` and fit
+        ``MAX_LINE``/``MAX_HEADERS``/``MAX_HEAD``; the stdlib then parses the bytes
+        we read, so its request-line and header semantics are unchanged.
+        """
+        try:
+            head = self._read_head()
+        except TimeoutError:
+            self.close_connection = True
+            return
+        except _TooLarge as exc:
+            self.requestline = self.command = self.request_version = ""
+            self.send_error(exc.status)  # also sets close_connection: the rest is unread
+            return
+        if head is None:
+            self.close_connection = True
+            return
+        self._requests += 1
+        self.raw_requestline, block = head
+        self.connection.settimeout(self._server.idle_timeout)  # a stalled reader
+        reader, self.rfile = self.rfile, io.BytesIO(block)
+        try:
+            parsed = self.parse_request()
+        finally:
+            self.rfile = reader
+        if not parsed:
+            return
+        if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # a body we never read must not pose as a request
+        method = getattr(self, f"do_{self.command}", None)
+        if method is None:
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED)
+            return
+        try:
+            method()
+            self.wfile.flush()
+        except TimeoutError:
+            self.close_connection = True
+
+    def _read_head(self) -> tuple[bytes, bytes] | None:
+        """Request line and header block, or None when the client closed or idled out.
+
+        A first request has ``header_timeout`` from the accept; on a kept-alive
+        connection the next one may take ``idle_timeout`` to start, then has
+        ``header_timeout`` to finish. While waiting the connection is evictable.
+        """
+        server = self._server
+        server.connections.waiting(self.connection)
+        if self._requests == 0:
+            deadline = self._accepted + server.header_timeout
+        else:
+            try:
+                if not self._fill(time.monotonic() + server.idle_timeout):
+                    return None
+            except TimeoutError:
+                return None
+            deadline = time.monotonic() + server.header_timeout
+        line = self._readline(deadline, HTTPStatus.REQUEST_URI_TOO_LONG)
+        if not line:
+            return None
+        lines: list[bytes] = []
+        size = 0
+        while True:
+            header = self._readline(deadline, HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+            if not header:
+                return None  # closed in the middle of its head: nobody to answer
+            if header in (b"\r\n", b"\n"):
+                break
+            lines.append(header)
+            size += len(header)
+            if len(lines) > MAX_HEADERS or size > MAX_HEAD:
+                raise _TooLarge(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+        server.connections.busy(self.connection)
+        return line, b"".join(lines) + b"\r\n"
+
+    def _readline(self, deadline: float, status: HTTPStatus) -> bytes:
+        """One line of at most ``MAX_LINE`` bytes, all of it before ``deadline``.
+
+        ``rfile.readline`` would reset the socket timeout on every recv, so a client
+        trickling a byte a second would never time out; this reads what one recv
+        gives (``peek``) and re-arms the timeout with what is left of the deadline.
+        """
+        line = bytearray()
+        while True:
+            chunk = self._fill(deadline)
+            if not chunk:
+                return bytes(line)
+            room = MAX_LINE + 1 - len(line)
+            cut = chunk.find(b"\n", 0, room)
+            line += self.rfile.read(cut + 1 if cut >= 0 else min(len(chunk), room))
+            if cut >= 0:
+                return bytes(line)
+            if len(line) > MAX_LINE:
+                raise _TooLarge(status)
+
+    def _fill(self, deadline: float) -> bytes:
+        """Buffered bytes, after at most one recv that must finish by ``deadline``."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("request head not received in time")
+        self.connection.settimeout(remaining)
+        return self.rfile.peek(1)
 
     def do_HEAD(self) -> None:
         self._serve(body=False)
@@ -45,9 +193,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._status(404)
             return
         try:
-            handle = open(path, "rb")  # noqa: SIM115 (closed below)
-        except OSError:
-            self._status(404)
+            handle = self._open(path)
+        except OSError as exc:
+            self._status(503 if exc.errno in FD_EXHAUSTED else 404)
             return
         with handle:
             stat = os.fstat(handle.fileno())
@@ -87,9 +235,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 
+    def _open(self, path: Path) -> BinaryIO:
+        """Open ``path``; out of descriptors, evict a waiting client and try once more.
+
+        Our own accept may have taken the last descriptor, and a request that was
+        admitted should not fail for want of the one its file needs.
+        """
+        try:
+            return open(path, "rb")
+        except OSError as exc:
+            if exc.errno not in FD_EXHAUSTED:
+                raise
+        self._server.connections.relieve()
+        return open(path, "rb")
+
     def _resolve(self) -> Path | None:
         """The file a URL names inside the root; None for anything else."""
-        root: Path = self.server.root  # type: ignore[attr-defined]
+        root = self._server.root
         relative = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
         parts = relative.split("/")
         if not relative or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
@@ -106,7 +268,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def _range(header: str, size: int) -> tuple[int, int] | None:
-    """One byte range as [start, end); None when it cannot be satisfied."""
+    """One byte range as [start, end); None when it cannot be satisfied.
+
+    Positions longer than ``MAX_RANGE_DIGITS`` (or a value over ``MAX_RANGE``
+    characters) are refused before ``int`` sees them: a 5,000-digit number makes
+    ``int`` raise (Python's digit limit), and no file here is 10**18 bytes.
+    """
+    if len(header) > MAX_RANGE:
+        return None
     match = RANGE_RE.fullmatch(header.strip())
     if match is None or match.group(1) == match.group(2) == "":
         return None
@@ -119,24 +288,199 @@ def _range(header: str, size: int) -> tuple[int, int] | None:
     return (start, end) if start < size and start < end else None
 
 
+@dataclass
+class _Connection:
+    """One accepted socket: whether it waits for a head (evictable), and since when."""
+
+    since: float
+    waiting: bool = True
+    evicted: bool = False
+
+
+class _Connections:
+    """The open connections, never more than ``limit`` at once.
+
+    At the limit a newcomer takes the place of the connection that has waited
+    longest for a request head (a slow or stuck client, or an idle keep-alive):
+    ``shutdown`` wakes its thread, which closes it. With none to evict, the
+    newcomer is refused at once. Counts drop only once a socket is closed.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.peak = 0
+        self._open: dict[socket.socket, _Connection] = {}
+        self._changed = threading.Condition()
+
+    def __len__(self) -> int:
+        with self._changed:
+            return len(self._open)
+
+    def admit(self, sock: socket.socket) -> bool:
+        with self._changed:
+            if len(self._open) >= self.limit and self._evict_oldest():
+                self._changed.wait_for(lambda: len(self._open) < self.limit, EVICT_WAIT)
+            if len(self._open) >= self.limit:
+                return False
+            self._open[sock] = _Connection(time.monotonic())
+            self.peak = max(self.peak, len(self._open))
+            return True
+
+    def relieve(self) -> None:
+        """Out of descriptors in accept: free one if a waiter can go, else back off.
+
+        The listening socket stays readable, so returning at once would spin the
+        accept loop at full CPU; waiting on a close (bounded) paces it instead.
+        """
+        with self._changed:
+            count = len(self._open)
+            for _ in range(FDS_PER_CONNECTION):  # its socket, then the file it serves
+                self._evict_oldest()
+            self._changed.wait_for(lambda: len(self._open) < count, ACCEPT_BACKOFF)
+
+    def waiting(self, sock: socket.socket) -> None:
+        self._mark(sock, waiting=True)
+
+    def busy(self, sock: socket.socket) -> None:
+        self._mark(sock, waiting=False)
+
+    def _mark(self, sock: socket.socket, waiting: bool) -> None:
+        with self._changed:
+            entry = self._open.get(sock)
+            if entry is not None:
+                entry.waiting, entry.since = waiting, time.monotonic()
+
+    def closed(self, sock: socket.socket) -> None:
+        with self._changed:
+            if self._open.pop(sock, None) is not None:
+                self._changed.notify_all()
+
+    def _evict_oldest(self) -> bool:
+        """Shut down the longest-waiting connection; False when none is waiting."""
+        idle = [(e.since, s) for s, e in self._open.items() if e.waiting and not e.evicted]
+        if not idle:
+            return False
+        sock = min(idle, key=lambda pair: pair[0])[1]
+        self._open[sock].evicted = True
+        _shutdown(sock)
+        return True
+
+    def evict_all(self, wait: float) -> None:
+        """Wake every handler (server closing) and give them ``wait`` s to close."""
+        with self._changed:
+            for sock, entry in self._open.items():
+                entry.evicted = True
+                _shutdown(sock)
+            self._changed.wait_for(lambda: not self._open, wait)
+
+
+def _descriptor_bound() -> int:
+    """Connections the descriptor limit can carry, so the bound is reached before EMFILE."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return sys.maxsize
+    return max(1, (soft - FD_RESERVE) // FDS_PER_CONNECTION)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    """Wake a thread blocked on ``sock``; closing is left to that thread (no fd reuse race)."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # a fleet connects at once; the default 5 drops them
 
+    def __init__(
+        self,
+        address: tuple[str, int],
+        root: Path,
+        verbose: bool,
+        limits: tuple[float, float, int],
+    ) -> None:
+        self.root = root
+        self.verbose = verbose
+        self.header_timeout, self.idle_timeout, max_connections = limits
+        self.connections = _Connections(min(max_connections, _descriptor_bound()))
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            return self.socket.accept()
+        except OSError as exc:
+            if exc.errno in FD_EXHAUSTED:
+                self.connections.relieve()
+            raise
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        if self.connections.admit(request):
+            return True
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            request.send(BUSY)
+        return False
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        self.connections.closed(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-response is not a server error."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 
 class StaticServer:
-    """A threaded static server of ``root``; ``port`` 0 picks a free one."""
+    """A threaded static server of ``root``; ``port`` 0 picks a free one.
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, verbose: bool = False):
-        self.httpd = _Server((host, port), _Handler)
-        self.httpd.root = Path(root).resolve()  # type: ignore[attr-defined]
-        self.httpd.verbose = verbose  # type: ignore[attr-defined]
+    ``header_timeout`` (s): a client must send its complete request head within it
+    (from the accept, or from the first byte of a later keep-alive request).
+    ``idle_timeout`` (s): how long a kept-alive connection may sit between
+    requests, and how long a response write may stall. ``max_connections``: open
+    connections at most (lowered to what RLIMIT_NOFILE can carry); beyond it the
+    longest-waiting one is evicted, or the newcomer gets a 503 and is closed.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verbose: bool = False,
+        *,
+        header_timeout: float = 5.0,
+        idle_timeout: float = 15.0,
+        max_connections: int = 256,
+    ):
+        if header_timeout <= 0 or idle_timeout <= 0 or max_connections < 1:
+            raise ValueError("timeouts must be positive and max_connections at least 1")
+        self.httpd = _Server(
+            (host, port),
+            Path(root).resolve(),
+            verbose,
+            (header_timeout, idle_timeout, max_connections),
+        )
         self.thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def open_connections(self) -> int:
+        return len(self.httpd.connections)
+
+    @property
+    def max_connections(self) -> int:
+        """The bound in force (``max_connections``, or less under a low descriptor limit)."""
+        return self.httpd.connections.limit
+
+    @property
+    def peak_connections(self) -> int:
+        """The most connections ever open at once (what the bound promises)."""
+        return self.httpd.connections.peak
 
     def start(self) -> StaticServer:
         """Serve in a background thread (tests, the bench)."""
@@ -151,6 +495,7 @@ class StaticServer:
         if self.thread is not None:
             self.httpd.shutdown()
         self.httpd.server_close()
+        self.httpd.connections.evict_all(wait=EVICT_WAIT)
 
     def __enter__(self) -> StaticServer:
         return self.start()

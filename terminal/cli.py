@@ -81,9 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     init = sub.add_parser("init", parents=[common, json_flag], help="configure a data dir")
-    init.add_argument("--root-key", required=True, help="root public key, 64 hex digits")
-    init.add_argument("--server", required=True, help="base URL of the feed server")
-    init.add_argument("--feed", action="append", required=True, help="feed id (repeatable)")
+    # Required unless --reset-clock-floor is given (checked in _init: argparse
+    # cannot say "required unless").
+    init.add_argument("--root-key", help="root public key, 64 hex digits (required)")
+    init.add_argument("--server", help="base URL of the feed server (required)")
+    init.add_argument("--feed", action="append", help="feed id (repeatable, required)")
+    init.add_argument(
+        "--reset-clock-floor",
+        action="store_true",
+        help="on a data dir already initialised, set the clock floor back to what the"
+        " trust list and feeds held say (never past now), instead of configuring",
+    )
 
     sub.add_parser("sync", parents=[common, json_flag], help="trust list, then every feed")
 
@@ -153,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _pipe_closed()
     except Exception as exc:  # the contract: exit 1 for anything unexpected, no traceback
         if os.environ.get("VICHECK_DEBUG"):
             raise
@@ -162,6 +172,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> NoReturn:
     sys.exit(main())
+
+
+EXIT_PIPE_CLOSED = 141
+"""128 + SIGPIPE: what the shell reports for any Unix tool whose reader went away
+(``yes | head -1``), so ``set -o pipefail`` scripts see the usual status; 0 would
+claim results were delivered that were not."""
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away (``vicheck scan ... | head -1``): stop quietly.
+    stdout is pointed at /dev/null so the interpreter's final flush of what is
+    still buffered cannot fail again with a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (tests, closed)
+        pass
+    return EXIT_PIPE_CLOSED
 
 
 VERIFY_FLAGS = {"--json", "-h", "--help"}
@@ -266,15 +295,36 @@ def _verify(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> in
     if args.image is not None:
         text = _read_image(args.image)
     elif args.text == "-":
-        try:
-            if sys.stdin is None:
-                raise OSError("stdin is closed")
-            text = sys.stdin.buffer.read().decode("utf-8")
-        except (OSError, ValueError, AttributeError) as exc:
-            raise CliError("BAD_INPUT", f"cannot read the QR text from stdin: {exc}") from None
+        return _emit_result(checker.verify(_read_stdin()), args, catalogue)
     else:
         text = args.text
     return _emit_result(checker.verify(text.strip()), args, catalogue)
+
+
+STDIN_LIMIT = 8 * 1024
+"""The most ``verify -`` reads: a QR text is at most 1,500 characters, all ASCII
+(SPEC 2); the rest is room for a scan engine's whitespace around it."""
+
+
+def _read_stdin() -> str:
+    """The QR text on stdin, ready to judge by SPEC 6.1, read without ever holding
+    more than ``STDIN_LIMIT`` + 1 bytes (``verify - < /dev/zero`` must end).
+
+    Bytes are decoded as the interpreter decodes arguments (UTF-8, undecodable
+    bytes kept as surrogates), so the same bytes get the same verdict either way
+    (SPEC 7: TEXT as an argument or on stdin is judged by 6.1): ``FORMAT``, not
+    an input error; stdin was read, it just holds no certificate. Input over the
+    limit is over the size limit whatever it holds: it is handed on unstripped
+    (at least 2,048 characters even if every one took 4 bytes), so 6.1 step 1
+    judges it ``FORMAT`` as it would the same text given as an argument."""
+    try:
+        if sys.stdin is None:
+            raise OSError("stdin is closed")
+        data = sys.stdin.buffer.read(STDIN_LIMIT + 1)
+    except (OSError, ValueError, AttributeError) as exc:
+        raise CliError("BAD_INPUT", f"cannot read the QR text from stdin: {exc}") from None
+    text = data.decode("utf-8", "surrogateescape")
+    return text if len(data) > STDIN_LIMIT else text.strip()
 
 
 def _read_image(path: str) -> str:
@@ -299,7 +349,29 @@ def _lookup(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> in
     return _emit_result(result, args, catalogue)
 
 
+INIT_SETTINGS = ("root_key", "server", "feed")
+
+
 def _init(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
+    """``init`` configures; ``init --reset-clock-floor`` only resets the floor of a
+    data dir configured already, so it takes none of the configuring options."""
+    missing = [f"--{name.replace('_', '-')}" for name in INIT_SETTINGS if not _given(args, name)]
+    if args.reset_clock_floor:
+        if len(missing) < len(INIT_SETTINGS):
+            raise CliError(
+                "BAD_INPUT", "--reset-clock-floor takes none of --root-key, --server, --feed"
+            )
+        return _reset_clock_floor(args, data_dir, catalogue)
+    if missing:  # argparse's own words, as when these were required=True
+        raise CliError("BAD_INPUT", f"the following arguments are required: {', '.join(missing)}")
+    return _configure(args, data_dir, catalogue)
+
+
+def _given(args: argparse.Namespace, name: str) -> bool:
+    return getattr(args, name) is not None
+
+
+def _configure(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     from cache.apply import CacheWriter
     from cache.feedformat import is_feed_id
     from keys.keypair import KeyFileError, parse_public_hex
@@ -336,6 +408,40 @@ def _init(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
         _print_json({"data_dir": str(data_dir), "server": args.server, "feeds": list(feeds)})
     else:
         print(message)
+    return EXIT_OK
+
+
+def _reset_clock_floor(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
+    """SPEC 4.3's floor only rises: after a far-future signed time it would hold
+    every check on a wrong "now" for good. This is the administrator's way back,
+    taken under the sync lock (no sync interleaves with it) and logged."""
+    import sqlite3
+    import time
+
+    from cache.apply import CacheWriter, SyncBusy
+    from cache.store import reset_clock_floor
+    from cache.sync import log_event
+    from terminal.render import iso
+
+    _load_config(data_dir)  # only an initialised data dir has a floor worth resetting
+    now = time.time()
+    try:
+        writer = CacheWriter(data_dir)
+    except (OSError, sqlite3.Error) as exc:
+        raise CliError("BAD_INPUT", f"cannot open the cache in {data_dir}: {exc}") from None
+    try:
+        with writer.locked():
+            reset = reset_clock_floor(writer.conn, int(now))
+    except (SyncBusy, OSError, sqlite3.Error) as exc:
+        raise CliError("BAD_INPUT", f"cannot reset the clock floor: {exc}") from None
+    finally:
+        writer.close()
+    fields = {"old_floor": reset.old, "new_floor": reset.new, "held": reset.held}
+    log_event(writer.data_dir, "clock_floor_reset", now, **fields)
+    if args.json:
+        _print_json({"clock_floor": {"old": iso(reset.old), "new": iso(reset.new)}})
+    else:
+        print(catalogue.text("ui.status.floor", floor=f"{iso(reset.old)} -> {iso(reset.new)}"))
     return EXIT_OK
 
 
@@ -448,4 +554,6 @@ def _ui(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
         theme_name=f"vicheck-{args.theme}",
     )
     app.run()
-    return EXIT_OK
+    # Textual sets return_code to 1 on an unhandled exception (it has already shown
+    # the traceback): SPEC 7 says 1 for anything unexpected, never 0.
+    return EXIT_UNEXPECTED if app.return_code else EXIT_OK

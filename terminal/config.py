@@ -4,16 +4,37 @@ Kept as JSON beside the cache so that an operator can read it; written atomicall
 (temporary file, fsync, rename) so a power cut never leaves half a file. Paths are
 plain strings here: this module is on the check path, and pathlib costs ~4 ms to
 import.
+
+The data dir is its owner's only (0700, files 0600, ``keys.private``): loading the
+configuration, which every command does first, also brings an older install's
+world-readable files down to those modes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import NamedTuple
 
+from keys.private import open_private, private_dir, repair_tree
+
 CONFIG_NAME = "config.json"
 ENV_DATA_DIR = "VICHECK_DATA_DIR"
+DATA_DIR_NAMES = (
+    CONFIG_NAME,
+    CONFIG_NAME + ".tmp",
+    "vicheck.db",  # cache.store.DB_NAME and its SQLite sidecars
+    "vicheck.db-wal",
+    "vicheck.db-shm",
+    "vicheck.db-journal",
+    "sync.lock",  # cache.apply.CacheWriter.locked
+    "logs",  # cache.sync.LOG_NAME's folder
+)
+DATA_DIR_PREFIXES = (".sync-",)  # cache.apply.DOWNLOAD_PREFIX
+"""What vicheck keeps in a data dir (tests/test_file_modes.py checks these names
+against the modules that create them): the entries ``Config.load`` repairs. Named
+here rather than imported, because those modules cost a check far more to import."""
 
 
 class NotInitialised(RuntimeError):
@@ -49,6 +70,7 @@ class Config(NamedTuple):
             raise NotInitialised(f"{data_dir} is not initialised: run vicheck init") from None
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from None
+        _repair_modes(data_dir)
         try:
             return cls(
                 root_key=bytes.fromhex(raw["root_key"]),
@@ -60,7 +82,7 @@ class Config(NamedTuple):
             raise ConfigError(f"{path} is damaged: {exc}") from None
 
     def save(self, data_dir: str | os.PathLike[str]) -> None:
-        os.makedirs(data_dir, exist_ok=True)
+        private_dir(data_dir)
         path = os.path.join(data_dir, CONFIG_NAME)
         tmp = path + ".tmp"
         body = {
@@ -69,9 +91,16 @@ class Config(NamedTuple):
             "feeds": list(self.feeds),
             "home_province": self.home_province,
         }
-        with open(tmp, "w", encoding="utf-8") as handle:
+        with open_private(tmp, "w", encoding="utf-8") as handle:
             json.dump(body, handle, ensure_ascii=False, indent=2)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+
+
+def _repair_modes(data_dir: str | os.PathLike[str]) -> None:
+    """Make an older install's data dir private. Never fails a command: a check
+    must still run in a data dir this user may read but not change."""
+    with contextlib.suppress(OSError):
+        repair_tree(data_dir, DATA_DIR_NAMES, DATA_DIR_PREFIXES)

@@ -209,4 +209,4 @@ def run_terminal(emit: Callable[[str], None], catalogue: object, vehicles: int) 
             shift_start=False,
         )
         app.run()
-    return 0
+    return 1 if app.return_code else 0  # a crash of the app is "anything unexpected"

@@ -76,6 +76,26 @@ def test_bad_header_and_unreadable_file(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "cannot read" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [("plate,plate_type,plate", "plate"), ("plate,status,plate_type,status", "status")],
+)
+def test_header_naming_a_column_twice_is_refused(tmp_path: Path, header: str, column: str) -> None:
+    home = tmp_path / "home"
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "桂K11111,02,K33,0,2022-06,2026-06,A\n", encoding="utf-8")
+    assert run(home, "registry", "import", str(good)).returncode == 0
+    before = vehicles(home)
+    fields = {"plate": "桂A12345", "plate_type": "02", "status": "A"}
+    row = ",".join(fields[c] for c in header.split(","))
+    bad = tmp_path / "twice.csv"
+    bad.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    proc = run(home, "registry", "import", str(bad))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"twice.csv line 1: the header names column {column!r} twice" in proc.stderr
+    assert vehicles(home) == before
+
+
 def test_replace_removes_vehicles_the_file_omits(tmp_path: Path) -> None:
     csv = tmp_path / "r.csv"
     csv.write_text(HEADER + GOOD, encoding="utf-8")

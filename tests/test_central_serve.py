@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import selectors
 import shutil
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -164,3 +168,220 @@ def test_fleet_of_terminals_syncs_at_once(home: Path, tmp_path: Path) -> None:
     assert all(
         [f["method"] for f in report["feeds"]] == ["snapshot", "snapshot"] for report, _ in reports
     )
+
+
+# --- Misbehaving clients: deadlines, bounds, huge ranges (issue 14, defect 8). ---
+
+SNAPSHOT = "/feeds/gx/snapshot-1.cbor.gz"
+PARTIAL = b"GET /feeds/gx/manifest.cose HTT"  # a request line that never ends
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    return sock
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """True once the server closed ``sock`` (EOF or reset); never blocks."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(65536) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    finally:
+        sock.setblocking(True)
+
+
+def _wait_closed(socks: list[socket.socket], timeout: float) -> dict[socket.socket, float]:
+    """When (monotonic) the server closed each socket, waiting at most ``timeout``."""
+    start = time.monotonic()
+    closed: dict[socket.socket, float] = {}
+    with selectors.DefaultSelector() as selector:
+        for sock in socks:
+            selector.register(sock, selectors.EVENT_READ)
+        while len(closed) < len(socks) and time.monotonic() - start < timeout:
+            for key, _ in selector.select(timeout=0.2):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                if _closed_by_server(sock):
+                    closed[sock] = time.monotonic()
+                    selector.unregister(sock)
+    return closed
+
+
+def _answer(url: str, request: bytes, timeout: float = 3.0) -> bytes:
+    """The raw bytes the server sends back for ``request`` until it closes or pauses."""
+    with _connect(url) as sock:
+        sock.settimeout(timeout)
+        sock.sendall(request)
+        data = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := sock.recv(65536):
+                data += chunk
+                if b"\r\n\r\n" in data:
+                    break
+        return data
+
+
+def _eventually(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_huge_range_gets_a_prompt_416(home: Path) -> None:
+    size = (home / "public" / SNAPSHOT.lstrip("/")).stat().st_size
+    digits = "9" * 5000
+    with (
+        StaticServer(home / "public") as server,
+        httpx.Client(base_url=server.url, timeout=2) as http,
+    ):
+        for value in (
+            f"bytes=0-{digits}",
+            f"bytes={digits}-",
+            f"bytes=-{digits}",
+            "bytes=0-1," * 500,
+        ):
+            started = time.monotonic()
+            answer = http.get(SNAPSHOT, headers={"Range": value})
+            assert answer.status_code == 416, value[:20]
+            assert answer.headers["content-range"] == f"bytes */{size}"
+            assert time.monotonic() - started < 1
+        # Numbers of a sane length still clamp to the file, as the RFC says.
+        whole = http.get(SNAPSHOT, headers={"Range": "bytes=0-99999999999999999"})
+        assert whole.status_code == 206 and len(whole.content) == size
+        assert http.get(SNAPSHOT).status_code == 200
+
+
+def test_oversized_heads_get_prompt_answers(home: Path) -> None:
+    with StaticServer(home / "public") as server:
+        long_line = b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        assert _answer(server.url, long_line).startswith(b"HTTP/1.1 414 ")
+        long_header = b"GET /x HTTP/1.1\r\nX-Big: " + b"b" * 10_000 + b"\r\n\r\n"
+        assert _answer(server.url, long_header).startswith(b"HTTP/1.1 431 ")
+        many = b"GET /x HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(80)) + b"\r\n"
+        assert _answer(server.url, many).startswith(b"HTTP/1.1 431 ")
+        assert httpx.get(server.url + SNAPSHOT, timeout=2).status_code == 200
+
+
+def test_slow_heads_are_dropped_at_the_header_timeout(home: Path) -> None:
+    timeout = 0.5
+    with StaticServer(home / "public", header_timeout=timeout) as server:
+        started = time.monotonic()
+        stuck = _connect(server.url)
+        stuck.sendall(PARTIAL)
+        trickle = _connect(server.url)  # a byte every 0.1 s: each recv is quick
+        closed_at = None
+        for byte in PARTIAL * 10:  # bounded: 310 bytes, 31 s at most
+            try:
+                trickle.sendall(bytes([byte]))
+            except OSError:
+                closed_at = time.monotonic()
+                break
+            if _wait_closed([trickle], 0.1):
+                closed_at = time.monotonic()
+                break
+        assert closed_at is not None and closed_at - started < timeout + 1.5
+        closed = _wait_closed([stuck], timeout + 1.5)
+        assert stuck in closed and closed[stuck] - started >= timeout * 0.9
+        assert _eventually(lambda: server.open_connections == 0, 2)
+        stuck.close()
+        trickle.close()
+
+
+def test_idle_keepalive_is_closed(home: Path) -> None:
+    idle = 0.5
+    with StaticServer(home / "public", idle_timeout=idle) as server, _connect(server.url) as sock:
+        sock.sendall(b"HEAD /feeds/gx/manifest.cose HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(65536)
+        answered = time.monotonic()
+        assert head.startswith(b"HTTP/1.1 200 ")
+        closed = _wait_closed([sock], idle + 2)
+        assert sock in closed and closed[sock] - answered >= idle * 0.9
+
+
+def test_flood_of_stuck_clients_stays_bounded_and_serves(home: Path) -> None:
+    bound, flood, timeout = 32, 300, 1.0
+    data = (home / "public" / SNAPSHOT.lstrip("/")).read_bytes()
+    with StaticServer(home / "public", header_timeout=timeout, max_connections=bound) as server:
+        socks: list[socket.socket] = []
+        try:
+            for _ in range(flood):
+                sock = _connect(server.url)
+                socks.append(sock)
+                with contextlib.suppress(OSError):  # already evicted or refused
+                    sock.sendall(PARTIAL)
+            started = time.monotonic()
+            answer = httpx.get(server.url + SNAPSHOT, timeout=3)
+            assert answer.status_code == 200 and answer.content == data
+            assert time.monotonic() - started < 1.5
+            closed = _wait_closed(socks, timeout + 3)
+            assert len(closed) == flood, f"{flood - len(closed)} sockets still held"
+            assert _eventually(lambda: server.open_connections == 0, 2)
+            assert 0 < server.peak_connections <= bound
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SERVER_AT_FD_LIMIT = """
+import os, resource, sys
+from pathlib import Path
+from central.serve import StaticServer
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+server = StaticServer(Path(sys.argv[1]), header_timeout=60)
+hogs = []
+try:
+    while True:
+        hogs.append(os.open(os.devnull, os.O_RDONLY))  # another user of descriptors
+except OSError:
+    pass
+for fd in hogs[:20]:
+    os.close(fd)
+print(server.url, server.max_connections, flush=True)
+server.serve_forever()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_accept_at_the_descriptor_limit_neither_spins_nor_starves(home: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER_AT_FD_LIMIT, str(home / "public")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    socks: list[socket.socket] = []
+    try:
+        url, bound = proc.stdout.readline().split()  # type: ignore[union-attr]
+        assert int(bound) > 20  # so the descriptors, not the bound, run out first
+        for _ in range(60):
+            sock = _connect(url)
+            socks.append(sock)
+            with contextlib.suppress(OSError):
+                sock.sendall(PARTIAL)
+        assert _eventually(lambda: len(os.listdir(f"/proc/{proc.pid}/fd")) >= 250, 5)
+        before, started = _cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(1)  # a window to measure idleness in: there is no work to wait on
+        cpu = (_cpu_seconds(proc.pid) - before) / (time.monotonic() - started)
+        assert cpu < 0.3, f"accept loop uses {cpu:.0%} of a CPU at the descriptor limit"
+        answer = httpx.get(url + "/feeds/gx/manifest.cose", timeout=3)
+        assert answer.status_code == 200
+    finally:
+        for sock in socks:
+            sock.close()
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -10,6 +10,7 @@ the device.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,12 @@ import cv2
 import numpy as np
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_LIMIT = 50 * 1024 * 1024
+"""The largest picture file read: a phone photo of a QR code is a few MB; reading
+whatever a path yields (``/dev/zero``) would end in MemoryError."""
+CAMERA_INDEX_MAX = 9999
+"""Camera indexes above this are refused: OpenCV cannot take them (a C int) and no
+machine has that many cameras."""
 
 
 class SourceError(OSError):
@@ -169,29 +176,75 @@ class LatestFrame:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """A picture file as a BGR image; ``SourceError`` when it is not one."""
+    """A picture file as a BGR image; ``SourceError`` when it is not one.
+
+    Only a regular file of at most ``IMAGE_LIMIT`` bytes is read: a FIFO would
+    block for ever and a device would never end. It is opened without blocking
+    (a FIFO's open waits for a writer) and checked on the open descriptor, so
+    what is checked is what is read."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise SourceError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = _read_regular(fd, path)
+    finally:
+        os.close(fd)
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise SourceError(f"{path} is not a picture OpenCV can read")
     return image
 
 
+def _read_regular(fd: int, path: Path) -> bytes:
+    """At most ``IMAGE_LIMIT`` bytes of ``fd``, which must be a regular file."""
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise SourceError(f"{path} is not a regular file")
+    too_big = f"{path} is over {IMAGE_LIMIT // (1024 * 1024)} MB"
+    if info.st_size > IMAGE_LIMIT:
+        raise SourceError(too_big)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= IMAGE_LIMIT and (chunk := os.read(fd, IMAGE_LIMIT + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size > IMAGE_LIMIT:  # it grew since fstat
+        raise SourceError(too_big)
+    return b"".join(chunks)
+
+
 def open_source(spec: str, width: int = 1280, height: int = 720) -> FrameSource:
-    """A camera index (``0``), a device path (``/dev/video0``), a directory, an image
-    or a video file."""
-    if spec.isdigit():
+    """A camera index (``0``), a camera device (``/dev/video0``), a directory, an
+    image or a video file.
+
+    Anything else is refused rather than opened: an empty spec (``Path("")`` is
+    the current directory), a FIFO or socket (OpenCV would block on it for ever),
+    an index OpenCV cannot take."""
+    if not spec.strip():
+        raise SourceError("the source is empty: give a camera index, device, file or directory")
+    if spec.isascii() and spec.isdigit():
+        if int(spec) > CAMERA_INDEX_MAX:
+            raise SourceError(f"camera index {spec} is over {CAMERA_INDEX_MAX}")
         return CameraSource(int(spec), width, height)
     path = Path(spec)
-    if spec.startswith("/dev/"):
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, ValueError):  # ValueError: a NUL in the path
+        if spec.startswith("/dev/"):  # a camera unplugged: say it the camera's way
+            raise SourceError(f"cannot open camera {spec}") from None
+        raise SourceError(f"no such source: {spec}") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {spec}: {exc.strerror or exc}") from None
+    if stat.S_ISCHR(mode):
         return CameraSource(spec, width, height)
-    if path.is_dir():
+    if stat.S_ISDIR(mode):
         return DirectorySource(path)
-    if not path.exists():
-        raise SourceError(f"no such source: {spec}")
+    if not stat.S_ISREG(mode):
+        raise SourceError(f"{spec} is not a camera, a regular file or a directory")
     if not os.access(path, os.R_OK):
         raise SourceError(f"cannot read {spec}")
     if path.suffix.lower() in IMAGE_SUFFIXES:

@@ -6,6 +6,10 @@ nothing lives at module level. Blocking work runs in thread workers that only po
 messages: the camera loop (long-lived, stop event, releases the device), checks,
 and the sync (exclusive, ``exit_on_error=False``); one ``Worker.StateChanged``
 handler turns a worker's failure into an on-screen notice.
+
+Nothing in the UI is parsed as Textual markup (``markup=False``, ``Text`` cells):
+server errors, file names and certificate fields are shown exactly as they are, so
+``[/bold]`` cannot crash the app and ``[@click=app.quit]`` cannot run an action.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ class TooSmall(ModalScreen[None]):
         self.message = message
 
     def compose(self) -> ComposeResult:
-        yield Static(self.message, id="too-small")
+        yield Static(self.message, id="too-small", markup=False)
 
 
 class VicheckApp(App[None]):
@@ -272,7 +276,9 @@ class VicheckApp(App[None]):
         """Every worker failure becomes a notice on screen, never a crash."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.notify(f"{type(error).__name__}: {error}", severity="error", timeout=10)
+            self.notify(
+                f"{type(error).__name__}: {error}", severity="error", timeout=10, markup=False
+            )
             if event.worker.group == "camera":
                 self.scanner_state = "ui.scan.no_camera"
 

@@ -42,21 +42,24 @@ class VerdictCard(ModalScreen[None]):
             yield Static(
                 f"{self.catalogue.verdict(result.verdict.name)}  {result.verdict.name}",
                 id="verdict-word",
+                markup=False,
             )
             if result.plate:
-                yield Static(spaced(result.plate), id="plate")
-                yield Static(t("label.compare"), id="compare")
+                yield Static(spaced(result.plate), id="plate", markup=False)
+                yield Static(t("label.compare"), id="compare", markup=False)
             yield Static(
                 t("ui.card.valid_through", month=max(months))
                 if months
                 else t("ui.card.no_validity"),
                 id="validity",
+                markup=False,
             )
             yield Static(
                 "\n".join(f"• {self.catalogue.reason(r.code)}" for r in result.reasons),
                 id="reasons",
+                markup=False,
             )
-            yield Static(t("ui.card.dismiss"), id="dismiss")
+            yield Static(t("ui.card.dismiss"), id="dismiss", markup=False)
 
     def on_mount(self) -> None:
         self.app.bell()

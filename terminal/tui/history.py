@@ -1,9 +1,13 @@
-"""This shift's checks, newest first; Enter shows one again in full."""
+"""This shift's checks, newest first; Enter shows one again in full.
+
+Every cell is a ``Text``: nothing shown here is parsed as markup.
+"""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
@@ -22,7 +26,7 @@ class HistoryScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         t = self.app.t  # type: ignore[attr-defined]
         if not self.app.history:  # type: ignore[attr-defined]
-            yield Static(t("ui.history.empty"), id="history-empty")
+            yield Static(t("ui.history.empty"), id="history-empty", markup=False)
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
@@ -30,15 +34,17 @@ class HistoryScreen(Screen[None]):
         t = self.app.t  # type: ignore[attr-defined]
         catalogue = self.app.catalogue  # type: ignore[attr-defined]
         table = self.query_one(DataTable)
-        table.add_columns(t("ui.history.time"), t("label.plate"), "", t("ui.history.kind"))
+        columns = (t("ui.history.time"), t("label.plate"), "", t("ui.history.kind"))
+        table.add_columns(*(Text(c) for c in columns))
         for index, entry in reversed(list(enumerate(self.app.history))):  # type: ignore[attr-defined]
-            table.add_row(
+            cells = (
                 iso(entry.at)[11:19],
                 entry.result.plate or "-",
                 catalogue.verdict(entry.result.verdict.name),
                 t(f"ui.history.{entry.how}"),
-                key=str(index),
             )
+            # A str cell is parsed as markup by DataTable; Text is shown as it is.
+            table.add_row(*(Text(c) for c in cells), key=str(index))
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -48,14 +48,14 @@ class LookupScreen(Screen[None]):
         t = self.app.t  # type: ignore[attr-defined]
         order = province_order(self.app.home_province)  # type: ignore[attr-defined]
         with Vertical(id="lookup-body"):
-            yield Static(t("ui.lookup.province"), id="province-hint")
+            yield Static(t("ui.lookup.province"), id="province-hint", markup=False)
             with Grid(id="provinces"):
                 for i, p in enumerate(order):
                     label = f"{DIGIT_KEYS[i]}{p}" if i < len(DIGIT_KEYS) else p
                     yield Button(label, id=f"province-{i}", classes="province")
             yield PlateInput(placeholder=t("ui.lookup.plate"), id="plate")
             yield Input(placeholder=t("ui.lookup.type"), id="plate-type", max_length=2)
-            yield Static("", id="plate-hint")
+            yield Static("", id="plate-hint", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

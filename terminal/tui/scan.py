@@ -16,9 +16,9 @@ class ScanScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.app
         with Vertical(id="scan-body"):
-            yield Static(app.t("ui.title"), id="title")  # type: ignore[attr-defined]
-            yield Static("", id="scanner-state")
-            yield Static("", id="data-age")
+            yield Static(app.t("ui.title"), id="title", markup=False)  # type: ignore[attr-defined]
+            yield Static("", id="scanner-state", markup=False)
+            yield Static("", id="data-age", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

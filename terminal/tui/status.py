@@ -15,8 +15,8 @@ from terminal.render import iso
 class StatusScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="status-body"):
-            yield Static(self.app.t("ui.status.title"), id="status-title")  # type: ignore[attr-defined]
-            yield Static("", id="status-lines")
+            yield Static(self.app.t("ui.status.title"), id="status-title", markup=False)  # type: ignore[attr-defined]
+            yield Static("", id="status-lines", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

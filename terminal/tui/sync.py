@@ -1,7 +1,9 @@
 """Shift start and sync: a progress bar per feed, then a freshness summary.
 
 The sync runs in an exclusive thread worker; its listener posts ``SyncProgress``
-messages (which merge), and ``SyncFinished`` carries the report back.
+messages (which merge), and ``SyncFinished`` carries the report back. Its errors
+come from the network (header lines, feed ids from manifests): every widget here
+shows text as it is, never as markup.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
@@ -28,22 +29,30 @@ class SyncScreen(Screen[None]):
         super().__init__()
         self.shift_start = shift_start
         self.started = False
+        self.bars: dict[str, ProgressBar] = {}
 
     def compose(self) -> ComposeResult:
         t = self.app.t  # type: ignore[attr-defined]
         with Vertical(id="sync-body"):
             yield Static(
-                t("ui.shift.title" if self.shift_start else "ui.sync.title"), id="sync-title"
+                t("ui.shift.title" if self.shift_start else "ui.sync.title"),
+                id="sync-title",
+                markup=False,
             )
             if self.shift_start:
                 yield Input(placeholder=t("ui.shift.officer"), id="officer", max_length=12)
                 yield Static(
-                    f"Enter: {t('ui.shift.start')}    F10: {t('ui.shift.skip')}", id="shift-hint"
+                    f"Enter: {t('ui.shift.start')}    F10: {t('ui.shift.skip')}",
+                    id="shift-hint",
+                    markup=False,
                 )
             for feed in self.app.config.feeds:  # type: ignore[attr-defined]
-                yield Label(feed, classes="feed-label")
-                yield ProgressBar(total=None, show_eta=False, id=f"bar-{feed}")
-            yield Static("", id="sync-summary")
+                yield Label(feed, classes="feed-label", markup=False)
+                # Kept by feed id, not queried by a widget id built from it: a feed id
+                # read from config.json need not be a valid CSS identifier.
+                self.bars[feed] = ProgressBar(total=None, show_eta=False)
+                yield self.bars[feed]
+            yield Static("", id="sync-summary", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -66,13 +75,12 @@ class SyncScreen(Screen[None]):
     def action_skip(self) -> None:
         t = self.app.t  # type: ignore[attr-defined]
         text, _ = self.app.data_age()  # type: ignore[attr-defined]
-        self.app.notify(t("ui.sync.offline", age=text))
+        self.app.notify(t("ui.sync.offline", age=text), markup=False)
         self.app.pop_screen()
 
     def show_progress(self, event: SyncEvent) -> None:
-        try:
-            bar = self.query_one(f"#bar-{event.feed}", ProgressBar)
-        except NoMatches:
+        bar = self.bars.get(event.feed)
+        if bar is None:
             return
         if event.stage in ("download", "apply") and event.total:
             bar.update(total=event.total, progress=event.done)
