@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 from bench.run import child_sync
-from cache.feedformat import Manifest, parse_manifest
 from cache.schema import overlay_table
 from cache.store import DB_NAME
 from central import cli
 from central.serve import free_port
+from feeds.format import Manifest, parse_manifest
 from keys.cose import parse_sign1
 from keys.wire import SIGNED_LIST_LIMIT
 from tests.support import run_cli

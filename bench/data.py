@@ -6,8 +6,8 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from cache.feedformat import FileEntry
-from cache.feedwriter import Vehicle, write_snapshot
+from feeds.format import FileEntry
+from feeds.writer import Vehicle, write_snapshot
 
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 STATUSES = ["A"] * 90 + ["G"] * 4 + ["I"] * 2 + ["GI", "C", "E", "Q"]

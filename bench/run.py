@@ -18,8 +18,8 @@ from itertools import islice
 from pathlib import Path
 
 from bench.data import big_snapshot, vehicles
-from cache.feedwriter import Vehicle, write_delta
 from cache.store import Store
+from feeds.writer import Vehicle, write_delta
 from terminal.clock import Clock
 from terminal.verdict import Checker
 from tests.support import T0, Feed, FeedServer, Pki, at, run_cli

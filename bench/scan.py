@@ -22,7 +22,7 @@ from terminal.scan.decoders import DECODERS
 from terminal.scan.pipeline import ScanPipeline
 from terminal.scan.scanner import scan
 from terminal.scan.sources import VideoSource
-from terminal.scan.synth import CATEGORIES, FRAME_720P, make_frame
+from terminal.synthetic.scenes import CATEGORIES, FRAME_720P, make_frame
 from terminal.verdict import Checker
 from tests.support import T0, standard_world
 

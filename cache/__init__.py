@@ -1,4 +1,5 @@
-"""What is current: the feed format, the local SQLite cache and the sync client.
+"""What is current: the local SQLite cache of trust list and feeds, and the sync client.
 
-Builds on ``keys`` (what is authentic) and never imports ``terminal``.
+Builds on ``feeds`` (the wire format) and ``keys`` (what is authentic); never imports
+``terminal`` or ``central``.
 """

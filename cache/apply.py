@@ -22,7 +22,22 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from cache.feedformat import (
+from base.private import open_private, private_dir
+from base.sqlite import transaction
+from cache.schema import (
+    SLOT_TABLE_PREFIXES,
+    VEHICLE_COLUMNS,
+    create_slot_tables,
+    drop_slot_tables,
+    ensure_overlays,
+    migrate,
+    missing_overlays,
+    overlay_table,
+    serials_table,
+    vehicles_table,
+)
+from cache.store import DB_NAME, FeedState, Store, connect
+from feeds.format import (
     OP_LIFT,
     OP_REMOVE,
     OP_REVOKE,
@@ -36,22 +51,7 @@ from cache.feedformat import (
     read_items,
     snapshot_header,
 )
-from cache.model import KIND_HOTLIST
-from cache.schema import (
-    SLOT_TABLE_PREFIXES,
-    VEHICLE_COLUMNS,
-    create_slot_tables,
-    drop_slot_tables,
-    ensure_overlays,
-    migrate,
-    missing_overlays,
-    overlay_table,
-    serials_table,
-    transaction,
-    vehicles_table,
-)
-from cache.store import DB_NAME, FeedState, Store, connect
-from keys.private import open_private, private_dir
+from feeds.model import KIND_HOTLIST
 from keys.trustlist import TrustList
 
 DOWNLOAD_PREFIX = ".sync-"
@@ -135,8 +135,7 @@ class CacheWriter:
             conn.execute("DELETE FROM trust_list")
 
     def collect_garbage(self) -> None:
-        """Drop what a killed sync left (slots no feed points at, download folders)
-        and give every slot its overlay.
+        """Drop what a killed sync left: slots no feed points at, download folders.
 
         Called with the sync lock held, so nothing found here belongs to a live sync.
         """
@@ -156,7 +155,12 @@ class CacheWriter:
         ]
         for slot in sorted(set(orphans)):
             self.drop_slot(slot)
-        if missing_overlays(self.conn):  # a write transaction only when needed
+
+    def repair_schema(self) -> None:
+        """Give every slot its overlay: an older vicheck's sync, still running while a
+        newer one migrated the cache, can swap in a slot without one. Under the sync
+        lock; a write transaction only when something is missing."""
+        if missing_overlays(self.conn):
             with self.transaction() as conn:
                 ensure_overlays(conn)
 

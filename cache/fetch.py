@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from keys.private import open_private
+from base.private import open_private
 
 CHUNK = 64 * 1024
 # The manifest's size and SHA-256 describe the bytes served: ask for them as they

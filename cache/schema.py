@@ -32,8 +32,9 @@ grown enough that one merge does the work of several days at once.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+
+from base.sqlite import transaction
 
 SCHEMA_VERSION = 2
 
@@ -93,19 +94,6 @@ def missing_overlays(conn: sqlite3.Connection) -> list[int]:
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, ensure_overlays]
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """All or nothing on an autocommit connection: BEGIN IMMEDIATE takes the write
-    lock up front (no deadlock upgrading a read), an exception rolls back."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def migrate(conn: sqlite3.Connection) -> int:

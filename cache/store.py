@@ -14,9 +14,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from cache.model import KIND_FULL, KIND_HOTLIST, month_text
-from cache.schema import SCHEMA_VERSION, current_vehicles, migrate, serials_table, transaction
-from keys.private import private_db
+from base.private import private_db
+from base.sqlite import transaction
+from cache.schema import SCHEMA_VERSION, current_vehicles, migrate, serials_table
+from feeds.model import KIND_FULL, KIND_HOTLIST, month_text
 from keys.trustlist import TrustList, TrustListError, load_trust_list
 from keys.wire import SCOPE_ALL
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 
 from cache.apply import DOWNLOAD_PREFIX, CacheWriter, Progress, SyncBusy
-from cache.feedformat import FeedFormatError, FileEntry, verify_manifest
 from cache.fetch import Fetcher, FetchError
 from cache.store import FeedState
+from feeds.format import FeedFormatError, FileEntry, verify_manifest
 from keys.trustlist import TrustList, TrustListError, verify_trust_list
 from keys.wire import SIGNED_LIST_LIMIT
 
@@ -121,6 +121,7 @@ def sync(
     try:
         with writer.locked():
             writer.collect_garbage()
+            writer.repair_schema()
             session = _Session(writer, server.rstrip("/"), root_public, clock, listener, http)
             report = SyncReport(session.sync_trust_list())
             for feed in feeds:
@@ -160,7 +161,7 @@ def log_event(data_dir: Path, event: str, now: float, **fields: object) -> bool:
 def _append_log(data_dir: Path, entry: dict[str, object]) -> bool:
     """One JSON line at the end of ``logs/sync.jsonl``, folder 0700 and file 0600
     whatever the umask; False when it cannot be written."""
-    from keys.private import open_private, private_dir
+    from base.private import open_private, private_dir
 
     path = Path(data_dir) / LOG_NAME
     try:

@@ -179,8 +179,8 @@ def _trustlist(args: argparse.Namespace, home: Path) -> int:
     out = home / "public" / "trustlist.cose"
     full_feeds: dict[str, tuple[str, ...]] = {}
     if (home / "registry.db").exists():  # feeds already published bind the feed keys
-        from cache.model import KIND_FULL
         from central.publish import published_feeds
+        from feeds.model import KIND_FULL
 
         with _registry(home) as registry:
             full_feeds = {f.feed: f.scope for f in published_feeds(registry) if f.kind == KIND_FULL}
@@ -245,8 +245,8 @@ def _revoke(args: argparse.Namespace, home: Path) -> int:
 
 
 def _publish(args: argparse.Namespace, home: Path) -> int:
-    from cache.model import KIND_FULL, KIND_HOTLIST
     from central.publish import FeedSpec, PublishSettings, publish
+    from feeds.model import KIND_FULL, KIND_HOTLIST
 
     new = []
     if args.feed:

@@ -13,9 +13,9 @@ import csv
 import sqlite3
 from pathlib import Path
 
-from cache.feedformat import ItemChecker
 from central.errors import RegistryError
 from central.registry import VEHICLE_COLUMNS, Registry, RegistryVehicle, check_vehicle
+from feeds.format import ItemChecker
 from keys.fields import normalize_plate
 
 REQUIRED = ("plate", "plate_type")

@@ -20,10 +20,10 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from cache.model import month_index, month_text
 from central.errors import InputError
 from central.inspection import validity_after
 from central.registry import VEHICLE_COLUMNS, Registry, RegistryVehicle
+from feeds.model import month_index, month_text
 from keys.fields import PROVINCES
 
 DIGITS = "0123456789"

@@ -10,7 +10,7 @@ Validity always ends in the registration month of the year the next cycle is due
 
 from __future__ import annotations
 
-from cache.model import month_index, month_text
+from feeds.model import month_index, month_text
 from keys.fields import is_month
 
 # Years after registration at which a small non-operating car's validity ends; the

@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cache.model import month_index, month_text
+from base.private import private_dir, write_private
 from central.errors import InputError
 from central.inspection import cycle_is_exempt, validity_after
 from central.registry import Registry, RegistryVehicle
+from feeds.model import month_index, month_text
 from keys.certificate import Certificate, issue_certificate
 from keys.fields import CST, is_plate_type, is_valid_plate, month_of, normalize_plate
 from keys.keypair import KeyPair
-from keys.private import private_dir, write_private
 from keys.reasons import ALERT_LETTERS
 
 BASES = {

@@ -39,11 +39,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cache.feedformat import is_feed_id
+from base.private import private_dir, write_private
 from central.errors import ConfigError
+from feeds.format import is_feed_id
 from keys.fields import CST, PROVINCES
 from keys.keypair import KeyFileError, KeyPair, kid_of, parse_public_hex
-from keys.private import private_dir, write_private
 from keys.trustlist import KeyEntry, TrustListError, build_trust_list, load_trust_list
 from keys.wire import ROLE_CERT, ROLE_FEED, SCOPE_ALL
 

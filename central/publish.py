@@ -30,8 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cache.feedformat import FeedFormatError, FileEntry, ItemChecker, is_feed_id
-from cache.feedwriter import (
+from base.private import open_private
+from central.errors import InputError, RegistryError
+from central.keysconfig import refuse_future
+from central.registry import Registry
+from feeds.format import FeedFormatError, FileEntry, ItemChecker, is_feed_id
+from feeds.model import KIND_FULL, KIND_HOTLIST
+from feeds.writer import (
     MANIFEST_NAME,
     Vehicle,
     lift,
@@ -42,13 +47,8 @@ from cache.feedwriter import (
     write_manifest,
     write_snapshot,
 )
-from cache.model import KIND_FULL, KIND_HOTLIST
-from central.errors import InputError, RegistryError
-from central.keysconfig import refuse_future
-from central.registry import Registry
 from keys.fields import PROVINCES
 from keys.keypair import KeyPair
-from keys.private import open_private
 from keys.reasons import ALERT_LETTERS, has_alert
 from keys.trustlist import TrustListError, load_trust_list
 from keys.wire import ROLE_FEED, SCOPE_ALL

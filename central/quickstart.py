@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from base.private import write_private
 from central.errors import ConfigError
 from central.keysconfig import keygen
 from keys.fields import CST, PROVINCES
-from keys.private import write_private
 
 HEADER = """\
 # vicheck central keys configuration (see central/keysconfig.py)

@@ -17,12 +17,12 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import NamedTuple
 
-from cache.feedformat import FeedFormatError, ItemChecker
-from cache.feedwriter import Vehicle
-from cache.schema import transaction
+from base.private import private_db, repair_entries
+from base.sqlite import transaction
 from central.errors import RegistryError
+from feeds.format import FeedFormatError, ItemChecker
+from feeds.writer import Vehicle
 from keys.fields import is_month
-from keys.private import private_db, repair_entries
 
 SCHEMA = """
 -- One row per registered vehicle (机动车), keyed as the feeds key it.

@@ -11,15 +11,23 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
+from keys.reasons import Verdict
 from terminal.strings import Catalogue, detect_language
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_USAGE = 2
 EXIT_SYNC_FAILED = 6
+VERDICT_EXIT: dict[Verdict, int] = {
+    Verdict.VALID: 0,
+    Verdict.CHECK: 3,
+    Verdict.INVALID: 4,
+    Verdict.ALERT: 5,
+}
+"""SPEC section 7: the exit status of a check."""
 
 
 class CliError(Exception):
@@ -113,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--width", type=int, default=1280, help="camera frame width")
     scan.add_argument("--height", type=int, default=720, help="camera frame height")
 
-    # Parsed by central.cli (main() hands it everything after "central"); listed for --help.
+    # Dispatched to central.cli by vicheck.cli before parsing; listed here for --help.
     sub.add_parser("central", help="the issuing side: keys, registry, issue, publish, serve")
 
     demo = sub.add_parser(
@@ -134,27 +142,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["central"]:
-        from central.cli import main as central_main
+Handler = Callable[[argparse.Namespace, str, Catalogue], int]
+"""A command: its parsed arguments, the data dir and the catalogue in; its exit out."""
 
-        return central_main(argv[1:])
+
+def main(argv: Sequence[str] | None = None, more: Mapping[str, Handler] | None = None) -> int:
+    """Run one ``vicheck`` command. ``more`` adds commands composed above the terminal
+    (``demo``, which needs the central side); the parser knows them all, for --help."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     want_json = "--json" in argv
     catalogue = Catalogue(detect_language(_peek_lang(argv)))
     try:
         args = build_parser().parse_args(_text_after_dashdash(argv))
         catalogue = Catalogue(detect_language(getattr(args, "lang", None)))
         data_dir = str(getattr(args, "data_dir", None) or _default_data_dir())
-        handler = {
+        handlers: dict[str | None, Handler] = {
             "init": _init,
             "sync": _sync,
             "verify": _verify,
             "lookup": _lookup,
-            "demo": _demo,
             "scan": _scan,
             None: _ui,
-        }[args.command]
+            **(more or {}),
+        }
+        handler = handlers.get(args.command)
+        if handler is None:
+            raise CliError(
+                "BAD_INPUT", f"{args.command!r} is a command of vicheck, not of terminal"
+            )
         return handler(args, data_dir, catalogue)
     except CliError as exc:
         _report_error(exc.code, exc.detail, catalogue, want_json)
@@ -287,7 +302,7 @@ def _emit_result(result: Any, args: argparse.Namespace, catalogue: Catalogue) ->
         _print_json(result_json(result, catalogue))
     else:
         print(result_text(result, catalogue))
-    return result.verdict.exit_code
+    return VERDICT_EXIT[result.verdict]
 
 
 def _verify(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
@@ -328,7 +343,7 @@ def _read_stdin() -> str:
 
 
 def _read_image(path: str) -> str:
-    from terminal.imagescan import ImageUnreadable, NoCodeFound, read_code_from_file
+    from terminal.scan.image import ImageUnreadable, NoCodeFound, read_code_from_file
 
     try:
         return read_code_from_file(path)
@@ -373,7 +388,7 @@ def _given(args: argparse.Namespace, name: str) -> bool:
 
 def _configure(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     from cache.apply import CacheWriter
-    from cache.feedformat import is_feed_id
+    from feeds.format import is_feed_id
     from keys.keypair import KeyFileError, parse_public_hex
     from terminal.config import Config, ConfigError, NotInitialised
 
@@ -504,7 +519,7 @@ def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
                     print(f"{outcome.label}: {message}", flush=True)
                 continue
             found = True
-            worst = max(worst, outcome.result.verdict.exit_code)
+            worst = max(worst, VERDICT_EXIT[outcome.result.verdict])
             if args.json:
                 _print_json({**result_json(outcome.result, catalogue), "source": outcome.label})
             else:
@@ -512,19 +527,6 @@ def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     finally:
         source.close()
     return worst if found else EXIT_USAGE
-
-
-def _demo(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
-    """The terminal on demo data; a walkthrough on stdout when there is no terminal."""
-    from terminal import demo
-
-    if args.walkthrough or not (sys.stdin.isatty() and sys.stdout.isatty()):
-        from terminal.render import result_text
-
-        return demo.run_walkthrough(
-            print, lambda result: result_text(result, catalogue), args.vehicles
-        )
-    return demo.run_terminal(print, catalogue, args.vehicles)
 
 
 def _ui(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:

@@ -5,7 +5,7 @@ Kept as JSON beside the cache so that an operator can read it; written atomicall
 plain strings here: this module is on the check path, and pathlib costs ~4 ms to
 import.
 
-The data dir is its owner's only (0700, files 0600, ``keys.private``): loading the
+The data dir is its owner's only (0700, files 0600, ``base.private``): loading the
 configuration, which every command does first, also brings an older install's
 world-readable files down to those modes.
 """
@@ -17,7 +17,7 @@ import json
 import os
 from typing import NamedTuple
 
-from keys.private import open_private, private_dir, repair_tree
+from base.private import open_private, private_dir, repair_tree
 
 CONFIG_NAME = "config.json"
 ENV_DATA_DIR = "VICHECK_DATA_DIR"

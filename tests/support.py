@@ -21,8 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cache.feedformat import FileEntry
-from cache.feedwriter import (
+from feeds.format import FileEntry
+from feeds.writer import (
     Vehicle,
     manifest_payload,
     write_delta,
@@ -33,7 +33,7 @@ from keys.certificate import Certificate, issue_certificate
 from keys.fields import CST
 from keys.keypair import KeyPair
 from keys.trustlist import KeyEntry, build_trust_list
-from terminal import cli
+from vicheck import cli
 
 T0 = int(datetime(2026, 6, 1, 9, 0, tzinfo=CST).timestamp())
 """The tests' usual "now": 2026-06-01 09:00 CST."""

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cache.feedformat import parse_manifest
 from central import cli
 from central.serve import StaticServer
+from feeds.format import parse_manifest
 from keys.cose import parse_sign1
 from keys.wire import SIGNED_LIST_LIMIT
 from tests.support import T0, at, run_cli

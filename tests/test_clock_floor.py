@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from cache.feedwriter import Vehicle
 from central import cli as central_cli
+from feeds.writer import Vehicle
 from keys.fields import month_of
 from terminal.render import iso
 from tests.support import DAY, T0, YEAR, World, at, run_cli

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bench.data import vehicles
-from cache.feedwriter import Vehicle, write_snapshot
+from feeds.writer import Vehicle, write_snapshot
 from tests.support import T0, World, db_dump
 
 pytestmark = pytest.mark.slow

@@ -32,10 +32,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from cache import feedformat
 from cache.apply import CacheWriter
-from cache.feedformat import FeedFormatError, FileEntry, ItemChecker, Manifest, read_items
-from cache.feedwriter import Vehicle, lift, remove, revoke, write_snapshot
+from feeds import format as feedformat
+from feeds.format import FeedFormatError, FileEntry, ItemChecker, Manifest, read_items
+from feeds.writer import Vehicle, lift, remove, revoke, write_snapshot
 from tests.support import DAY, T0, CliResult, World, db_dump, run_cli
 
 # --- Hostile CBOR, built as bytes ----------------------------------------------

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from cache.feedwriter import Vehicle
 from cache.store import Store
+from feeds.writer import Vehicle
 from keys import base45
 from keys.base45 import Base45Error
 from keys.cbor import Malformed

@@ -18,9 +18,9 @@ import pytest
 
 import cache.apply
 from cache.apply import CacheWriter, merge_limit
-from cache.feedwriter import Vehicle, remove
-from cache.model import month_index
 from cache.schema import SCHEMA_VERSION, overlay_table
+from feeds.model import month_index
+from feeds.writer import Vehicle, remove
 from tests.support import World, db_dump, run_cli, standard_world
 
 KEYS = [(f"桂A{n:05d}", t) for n in range(6) for t in ("02", "52")]

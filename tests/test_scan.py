@@ -14,8 +14,8 @@ from terminal.scan.decoders import DECODERS
 from terminal.scan.dedupe import RecentCodes
 from terminal.scan.pipeline import ScanPipeline
 from terminal.scan.sources import CameraSource, Frame, LatestFrame, SourceError, open_source
-from terminal.scan.synth import CATEGORIES, FRAME_VGA, make_frame
 from terminal.scan.wedge import WedgeInput
+from terminal.synthetic.scenes import CATEGORIES, FRAME_VGA, make_frame
 from tests.support import T0, Pki, World, at, run_cli
 
 TEXT = Pki().certificate()

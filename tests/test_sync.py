@@ -28,8 +28,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from cache.feedformat import FileEntry
-from cache.feedwriter import (
+from feeds.format import FileEntry
+from feeds.model import month_index, month_text
+from feeds.writer import (
     Vehicle,
     lift,
     remove,
@@ -38,7 +39,6 @@ from cache.feedwriter import (
     write_items,
     write_snapshot,
 )
-from cache.model import month_index, month_text
 from keys.keypair import KeyPair
 from keys.trustlist import build_trust_list
 from tests.support import (

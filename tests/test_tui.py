@@ -14,8 +14,8 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from terminal.clock import Clock
 from terminal.config import Config
-from terminal.scan.virtual import VirtualCamera
 from terminal.strings import Catalogue
+from terminal.synthetic.camera import VirtualCamera
 from terminal.tui.app import VicheckApp, make_app
 from terminal.tui.card import VerdictCard
 from terminal.tui.lookup import LookupScreen

@@ -19,7 +19,7 @@ import pytest
 import textual.constants
 from textual.widgets import DataTable, Static
 
-from cache.feedwriter import Vehicle
+from feeds.writer import Vehicle
 from keys.certificate import Certificate, issue_certificate
 from keys.fields import normalize_plate
 from terminal.clock import Clock

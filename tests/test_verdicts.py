@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from cache.feedwriter import Vehicle
+from feeds.writer import Vehicle
 from keys import base45
 from keys.fields import CST
 from keys.keypair import KeyPair
@@ -837,14 +837,14 @@ def test_text_mode_prints_verdict_and_plate(ro: World) -> None:
 _PROBE = textwrap.dedent(
     """
     import contextlib, io, json, sys
-    from terminal.cli import main
+    from vicheck.cli import main
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         rc = main(sys.argv[1:])
     print(json.dumps({"rc": rc, "out": out.getvalue(), "modules": sorted(sys.modules)}))
     """
 )
-HEAVY = ("textual", "cv2", "pyzbar", "httpx", "sqlite_utils")
+HEAVY = ("textual", "cv2", "pyzbar", "httpx", "sqlite_utils", "central", "segno")
 
 
 def test_verify_and_lookup_import_no_heavy_modules(ro: World) -> None:

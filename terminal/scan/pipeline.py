@@ -1,7 +1,7 @@
 """From a frame to a QR text: the decoder chain the measurements justify.
 
 ``make bench`` (bench/scan.py) ranks every decoder and preprocessing step on the
-synthetic categories of ``terminal.scan.synth``. zxing-cpp on a half-size frame reads
+synthetic categories of ``terminal.synthetic.scenes``. zxing-cpp on a half-size frame reads
 most codes in well under a millisecond; the full-size frame adds the codes too small
 for half size; doubling adds small, far codes; ZBar on a binarised frame adds a few
 glare and blur cases; OpenCV's ArUco detector is the last, slowest resort. The chain

@@ -1,5 +1,5 @@
 """The feed wire format of SPEC section 4, both ways: reading and checking it here,
-writing it in ``cache.feedwriter``.
+writing it in ``feeds.writer``.
 
 Items are validated one at a time as they stream past, so a feed of any size is
 checked in constant memory. Anything that is not exactly the SPEC's shape raises
@@ -17,7 +17,7 @@ from typing import IO, Any, Final
 
 import cbor2
 
-from cache.model import KIND_FULL, KIND_HOTLIST, month_index
+from feeds.model import KIND_FULL, KIND_HOTLIST, month_index
 from keys.cbor import (
     Malformed,
     decode_one,

@@ -17,7 +17,7 @@ from typing import Any
 
 import cbor2
 
-from cache.feedformat import (
+from feeds.format import (
     DELTA_FROM,
     DELTA_PATH,
     DELTA_RECORDS,

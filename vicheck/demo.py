@@ -11,14 +11,15 @@ would. Everything it starts stops when it ends.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from cache.model import KIND_FULL, KIND_HOTLIST
 from cache.store import Store
 from cache.sync import sync
 from central.generate import generate_into
@@ -28,11 +29,13 @@ from central.publish import FeedSpec, PublishSettings, publish
 from central.quickstart import ConfigKey, keys_toml
 from central.registry import Registry, RegistryVehicle
 from central.serve import StaticServer
+from feeds.model import KIND_FULL, KIND_HOTLIST
 from keys.certificate import Certificate, issue_certificate
 from keys.fields import month_of
 from keys.keypair import KeyPair
 from terminal.clock import Clock
 from terminal.config import Config
+from terminal.strings import Catalogue
 from terminal.verdict import Checker
 
 DAY = 86400
@@ -178,6 +181,16 @@ class DemoSetup(NamedTuple):
     codes: list[tuple[str, str]]
 
 
+def command(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
+    """``vicheck demo``: the terminal on demo data; a walkthrough on stdout when there
+    is no terminal to draw it on."""
+    if args.walkthrough or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        from terminal.render import result_text
+
+        return run_walkthrough(print, lambda result: result_text(result, catalogue), args.vehicles)
+    return run_terminal(print, catalogue, args.vehicles)
+
+
 def run_walkthrough(
     emit: Callable[[str], None], render: Callable[[object], str], vehicles: int
 ) -> int:
@@ -193,9 +206,9 @@ def run_walkthrough(
     return 0
 
 
-def run_terminal(emit: Callable[[str], None], catalogue: object, vehicles: int) -> int:
+def run_terminal(emit: Callable[[str], None], catalogue: Catalogue, vehicles: int) -> int:
     """The terminal itself, its virtual camera cycling through the showcase codes."""
-    from terminal.scan.virtual import VirtualCamera
+    from terminal.synthetic.camera import VirtualCamera
     from terminal.tui.app import make_app
 
     with demo_environment(vehicles, emit) as setup:
@@ -205,7 +218,7 @@ def run_terminal(emit: Callable[[str], None], catalogue: object, vehicles: int) 
             setup.data_dir,
             Clock(),
             lambda: VirtualCamera(texts),
-            catalogue,  # type: ignore[arg-type]
+            catalogue,
             shift_start=False,
         )
         app.run()

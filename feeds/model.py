@@ -1,6 +1,6 @@
 """Small shared vocabulary of the cache: feed kinds and the on-disk month form.
 
-Kept apart from ``cache.feedformat`` so the check path (``cache.store``) does not
+Kept apart from ``feeds.format`` so the check path (``cache.store``) does not
 load the feed parser.
 """
 

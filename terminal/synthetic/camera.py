@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from terminal.scan.sources import Frame
-from terminal.scan.synth import FRAME_VGA, make_frame
+from terminal.synthetic.scenes import FRAME_VGA, make_frame
 
 SCENES = ("phone", "paper-shadow", "screenshot-jpeg", "phone-dark-mode", "phone-perspective")
 
