@@ -33,8 +33,11 @@ $(STAMP): pyproject.toml Makefile | sysdeps
 demo: $(STAMP)
 	$(BIN)/vicheck demo
 
+# The same checks as .pre-commit-config.yaml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 test: lint

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench.run import child_sync
+from bench.world import run_cli
 from cache.schema import overlay_table
 from cache.store import DB_NAME
 from central import cli
@@ -30,7 +31,6 @@ from central.serve import free_port
 from feeds.format import Manifest, parse_manifest
 from keys.cose import parse_sign1
 from keys.wire import SIGNED_LIST_LIMIT
-from tests.support import run_cli
 
 VEHICLES = int(os.environ.get("VICHECK_BENCH_VEHICLES", "10000000"))
 FLEET = int(os.environ.get("VICHECK_BENCH_FLEET", "200"))
@@ -85,7 +85,9 @@ def day_of_changes(registry: Path, count: int, day: int = 0) -> dict[str, int]:
     )
     conn.executemany(
         "INSERT OR IGNORE INTO vehicles VALUES (?, '52', 'K33', 0, '2026-06', '2028-06', 'A')",
-        [(f"桂R{'DF'[day // 10 % 2]}{day % 10}{n:04d}",) for n in range(new)],
+        # Large new-energy plates (SPEC 5: P L 5 digits, a letter): a day's own letter,
+        # so no two days collide, and room for 100,000 a day.
+        [(f"桂{'RS'[day // 10 % 2]}{n:05d}{'ABCDEFGHJK'[day % 10]}",) for n in range(new)],
     )
     conn.execute("COMMIT")
     conn.close()

@@ -18,11 +18,15 @@ from itertools import islice
 from pathlib import Path
 
 from bench.data import big_snapshot, vehicles
+from bench.world import run_cli
 from cache.store import Store
+from devkit.clock import T0, at
+from devkit.keys import Pki
+from devkit.server import FeedServer
+from devkit.world import Feed
 from feeds.writer import Vehicle, write_delta
 from terminal.clock import Clock
 from terminal.verdict import Checker
-from tests.support import T0, Feed, FeedServer, Pki, at, run_cli
 
 VEHICLES = int(os.environ.get("VICHECK_BENCH_VEHICLES", "1000000"))
 DELTA_OPS = 10_000

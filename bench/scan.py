@@ -16,7 +16,9 @@ from pathlib import Path
 
 import cv2
 
+from bench.world import standard_world
 from cache.store import Store
+from devkit.clock import T0
 from terminal.clock import Clock
 from terminal.scan.decoders import DECODERS
 from terminal.scan.pipeline import ScanPipeline
@@ -24,7 +26,6 @@ from terminal.scan.scanner import scan
 from terminal.scan.sources import VideoSource
 from terminal.synthetic.scenes import CATEGORIES, FRAME_720P, make_frame
 from terminal.verdict import Checker
-from tests.support import T0, standard_world
 
 SEEDS = int(os.environ.get("VICHECK_BENCH_SCAN_SEEDS", "20"))
 

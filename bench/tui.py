@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.world import standard_world
+from devkit.clock import T0
 from terminal.clock import Clock
 from terminal.config import Config
 from terminal.scan.sources import Frame
@@ -24,7 +26,6 @@ from terminal.strings import Catalogue
 from terminal.tui.app import make_app
 from terminal.tui.card import VerdictCard
 from terminal.tui.messages import Checked
-from tests.support import T0, standard_world
 
 # Textual captures print() while it runs, so the child marks readiness in a file.
 CHILD = """

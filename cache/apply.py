@@ -9,6 +9,12 @@ point, and usable during the sync. Two mechanisms give that:
   at), committed in batches to keep the WAL small, then swapped in by one small
   transaction that repoints the feed. A crash before the swap leaves an orphan
   slot, which the next sync drops.
+
+This module only writes what was accepted: ``cache.trusted`` accepts the trust
+list and the manifest, ``feeds.format.snapshot_items`` and ``delta_operations``
+hand over items already checked. The one kind of rule left here needs the cache's
+rows: whether a delta's vehicle or serial is present (``_DeltaWriter``), and so
+the record count that ``cache.trusted.check_total`` compares with the manifest.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from itertools import islice
+from os import PathLike
 from pathlib import Path
 
 from base.private import open_private, private_dir
@@ -37,21 +45,21 @@ from cache.schema import (
     vehicles_table,
 )
 from cache.store import DB_NAME, FeedState, Store, connect
+from cache.trusted import check_total
 from feeds.format import (
-    OP_LIFT,
-    OP_REMOVE,
-    OP_REVOKE,
-    OP_VEHICLE,
     FeedFormatError,
     FileEntry,
-    ItemChecker,
+    LiftSerial,
     Manifest,
-    delta_header,
-    item_tag,
-    read_items,
-    snapshot_header,
+    Operation,
+    PutVehicle,
+    RemoveVehicle,
+    RevokeSerial,
+    Serial,
+    VehicleRow,
+    delta_operations,
+    snapshot_items,
 )
-from feeds.model import KIND_HOTLIST
 from keys.trustlist import TrustList
 
 DOWNLOAD_PREFIX = ".sync-"
@@ -73,10 +81,6 @@ class SyncBusy(RuntimeError):
     """Another sync holds this data dir."""
 
 
-class CountMismatch(FeedFormatError):
-    """The records applied do not add up to the manifest's ``total``."""
-
-
 def _no_progress(_: int) -> None:
     pass
 
@@ -84,7 +88,7 @@ def _no_progress(_: int) -> None:
 class CacheWriter:
     """The only writer of a data dir's cache (the sync lock makes sure of it)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: str | PathLike[str]) -> None:
         self.data_dir = Path(data_dir)
         private_dir(self.data_dir)  # 0700 whatever the umask; connect makes the db 0600
         self.conn = connect(self.data_dir / DB_NAME)
@@ -194,7 +198,8 @@ class CacheWriter:
             self.warnings.append(f"feed {manifest.feed}: overlay merge deferred: {exc}")
 
     def overlay_rows(self, slot: int) -> int:
-        return self.conn.execute(f"SELECT count(*) FROM {overlay_table(slot)}").fetchone()[0]
+        rows: int = self.conn.execute(f"SELECT count(*) FROM {overlay_table(slot)}").fetchone()[0]
+        return rows
 
     def merge_overlay(self, slot: int) -> None:
         """Fold the overlay into the base tables, in key-ordered chunks.
@@ -273,10 +278,7 @@ def _raise_floor(conn: sqlite3.Connection, t: int) -> None:
 
 
 def _finish(conn: sqlite3.Connection, slot: int, manifest: Manifest, count: int, now: int) -> None:
-    if count != manifest.total:
-        raise CountMismatch(
-            f"feed {manifest.feed} would hold {count} records, the manifest says {manifest.total}"
-        )
+    check_total(manifest, count)
     conn.execute(
         "INSERT OR REPLACE INTO feeds (feed, slot, kind, scope, version, generated_at,"
         " expires_at, total, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -306,69 +308,54 @@ def _load_snapshot(
     path: Path,
     progress: Progress,
 ) -> int:
-    """Stream a snapshot into ``slot``, checking shapes and strict order as it goes."""
+    """Stream a checked snapshot into ``slot``, committing every ``COMMIT_EVERY``
+    records to keep the WAL small (no reader looks at the slot before the swap)."""
     conn = writer.conn
-    feed, entry = manifest.feed, manifest.snapshot
-    checker = ItemChecker(hotlist=manifest.kind == KIND_HOTLIST)
-    insert_vehicle = f"INSERT INTO {vehicles_table(slot)} VALUES (?, ?, ?, ?, ?)"
-    insert_serial = f"INSERT INTO {serials_table(slot)} VALUES (?)"
-    vehicles: list[tuple] = []
-    serials: list[bytes] = []
-    last_key: tuple[str, str] | None = None
-    last_serial: bytes | None = None
-    done = 0
-
-    def flush() -> None:
-        if vehicles:
-            conn.executemany(insert_vehicle, vehicles)
-            vehicles.clear()
-        if serials:
-            conn.executemany(insert_serial, ((s,) for s in serials))
-            serials.clear()
-
     conn.execute("BEGIN IMMEDIATE")
     try:
         with _open_gzip(path) as stream:
-            for item in read_items(stream, snapshot_header(feed, entry)):
-                # Inlined item_tag(): this loop runs once per vehicle.
-                if type(item) is list and item and type(item[0]) is int:
-                    tag = item[0]
-                else:
-                    tag = item_tag(item)  # raises: not an array with an int tag
-                if tag == OP_VEHICLE:
-                    if last_serial is not None:
-                        raise FeedFormatError("a vehicle record follows the revoked serials")
-                    row = checker.vehicle(item)
-                    # Code-point order of str is the byte order of its UTF-8 form.
-                    key = (row[0], row[1])
-                    if last_key is not None and key <= last_key:
-                        raise FeedFormatError(f"snapshot not strictly sorted at {row[0]} {row[1]}")
-                    last_key = key
-                    vehicles.append(row)
-                elif tag == OP_REVOKE:
-                    if len(item) != 2:
-                        raise FeedFormatError("a revoked serial item has two elements")
-                    serial = checker.serial(item[1])
-                    if last_serial is not None and serial <= last_serial:
-                        raise FeedFormatError("revoked serials not strictly sorted")
-                    last_serial = serial
-                    serials.append(serial)
-                else:
-                    raise FeedFormatError(f"item tag {tag} does not belong in a snapshot")
-                done += 1
-                if done % BATCH == 0:
-                    flush()
-                    progress(done)
-                    if done % COMMIT_EVERY == 0:
-                        conn.execute("COMMIT")
-                        conn.execute("BEGIN IMMEDIATE")
-        flush()
+            done = _insert_snapshot(conn, slot, snapshot_items(stream, manifest), progress)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
     progress(done)
     return done
+
+
+def _insert_snapshot(
+    conn: sqlite3.Connection,
+    slot: int,
+    items: Iterator[VehicleRow | Serial],
+    progress: Progress,
+) -> int:
+    """Write the items in batches of ``BATCH``; how many there were. Only writes:
+    every check is ``snapshot_items``'s, which also puts every vehicle row before
+    the first serial, so a batch splits in two at most and each part goes to
+    ``executemany`` whole, with no Python step per record."""
+    insert_vehicle = f"INSERT INTO {vehicles_table(slot)} VALUES (?, ?, ?, ?, ?)"
+    insert_serial = f"INSERT INTO {serials_table(slot)} VALUES (?)"
+    done = 0
+    while batch := list(islice(items, BATCH)):
+        split = _first_serial(batch)
+        if split:
+            conn.executemany(insert_vehicle, batch if split == len(batch) else batch[:split])
+        if split < len(batch):
+            conn.executemany(insert_serial, [(serial,) for serial in batch[split:]])
+        done += len(batch)
+        if done % BATCH == 0:
+            progress(done)
+            if done % COMMIT_EVERY == 0:
+                conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+    return done
+
+
+def _first_serial(batch: list[VehicleRow | Serial]) -> int:
+    """Where the serials start in a batch (its length when it holds none)."""
+    if type(batch[-1]) is tuple:
+        return len(batch)
+    return next(i for i, item in enumerate(batch) if type(item) is bytes)
 
 
 def _apply_delta(
@@ -380,64 +367,76 @@ def _apply_delta(
     count: int,
     progress: Progress,
 ) -> int:
-    """Apply one delta file's operations inside the caller's transaction.
-
-    Vehicle changes go to the slot's overlay (see ``cache.schema``); whether a
-    vehicle is present is what a check would see: the overlay's row, else the base.
-    """
-    feed = manifest.feed
-    checker = ItemChecker(hotlist=manifest.kind == KIND_HOTLIST)
-    vt, ot, st = vehicles_table(slot), overlay_table(slot), serials_table(slot)
-    # (NULL: no overlay row; 1: removed; 0: changed), whether the base has it.
-    probe = (
-        f"SELECT (SELECT status IS NULL FROM {ot} WHERE plate = ?1 AND plate_type = ?2),"
-        f" EXISTS (SELECT 1 FROM {vt} WHERE plate = ?1 AND plate_type = ?2)"
-    )
-    put = f"INSERT OR REPLACE INTO {ot} ({VEHICLE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
-    unshadow = f"DELETE FROM {ot} WHERE plate = ? AND plate_type = ?"
-    revoke = f"INSERT OR IGNORE INTO {st} VALUES (?)"
-    lift = f"DELETE FROM {st} WHERE serial = ?"
+    """Apply one delta file's checked operations inside the caller's transaction;
+    the feed's record count after it."""
+    writer = _DeltaWriter(conn, slot)
     done = 0
     with _open_gzip(path) as stream:
-        for item in read_items(stream, delta_header(feed, entry)):
-            tag = item_tag(item)
-            if tag == OP_VEHICLE:
-                row = checker.vehicle(item)
-                removed, in_base = conn.execute(probe, row[:2]).fetchone()
-                conn.execute(put, row)
-                if not _present(removed, in_base):
-                    count += 1
-            elif tag == OP_REMOVE:
-                if len(item) != 3:
-                    raise FeedFormatError("a removal has three elements")
-                key = checker.plate_key(item[1], item[2])
-                removed, in_base = conn.execute(probe, key).fetchone()
-                if not _present(removed, in_base):
-                    raise FeedFormatError(f"delta removes absent vehicle {item[1]} {item[2]}")
-                if in_base:
-                    conn.execute(put, (*key, None, None, None))
-                else:
-                    conn.execute(unshadow, key)
-                count -= 1
-            elif tag in (OP_REVOKE, OP_LIFT):
-                if len(item) != 2:
-                    raise FeedFormatError("a serial operation has two elements")
-                serial = checker.serial(item[1])
-                if tag == OP_REVOKE:
-                    if not conn.execute(revoke, (serial,)).rowcount:
-                        raise FeedFormatError(f"delta revokes serial {serial.hex()} twice")
-                    count += 1
-                else:
-                    if not conn.execute(lift, (serial,)).rowcount:
-                        raise FeedFormatError(f"delta lifts absent revocation {serial.hex()}")
-                    count -= 1
-            else:
-                raise FeedFormatError(f"unknown delta operation {tag}")
-            done += 1
+        for done, operation in enumerate(delta_operations(stream, manifest, entry), 1):
+            count += writer.apply(operation)
             if done % BATCH == 0:
                 progress(done)
     progress(done)
     return count
+
+
+class _DeltaWriter:
+    """Writes checked delta operations to a slot; each returns how it changes the
+    feed's record count.
+
+    Vehicle changes go to the slot's overlay (see ``cache.schema``); whether a
+    vehicle is present is what a check would see: the overlay's row, else the base.
+    The rules that need that presence (SPEC 4.2: removing an absent vehicle,
+    revoking a serial already revoked, lifting an absent revocation) are checked
+    here, not in ``feeds.format``, because only the cache's rows can tell.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, slot: int) -> None:
+        self.conn = conn
+        vt, ot, st = vehicles_table(slot), overlay_table(slot), serials_table(slot)
+        # (NULL: no overlay row; 1: removed; 0: changed), whether the base has it.
+        self.probe = (
+            f"SELECT (SELECT status IS NULL FROM {ot} WHERE plate = ?1 AND plate_type = ?2),"
+            f" EXISTS (SELECT 1 FROM {vt} WHERE plate = ?1 AND plate_type = ?2)"
+        )
+        self.put = f"INSERT OR REPLACE INTO {ot} ({VEHICLE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+        self.unshadow = f"DELETE FROM {ot} WHERE plate = ? AND plate_type = ?"
+        self.revoke = f"INSERT OR IGNORE INTO {st} VALUES (?)"
+        self.lift = f"DELETE FROM {st} WHERE serial = ?"
+
+    def apply(self, operation: Operation) -> int:
+        match operation:
+            case PutVehicle(row):
+                return self.put_vehicle(row)
+            case RemoveVehicle():
+                return self.remove_vehicle(operation)
+            case RevokeSerial(serial):
+                if not self.conn.execute(self.revoke, (serial,)).rowcount:
+                    raise FeedFormatError(f"delta revokes serial {serial.hex()} twice")
+                return 1
+            case LiftSerial(serial):
+                if not self.conn.execute(self.lift, (serial,)).rowcount:
+                    raise FeedFormatError(f"delta lifts absent revocation {serial.hex()}")
+                return -1
+
+    def _presence(self, key: tuple[str, str]) -> tuple[int | None, int]:
+        removed, in_base = self.conn.execute(self.probe, key).fetchone()
+        return removed, in_base
+
+    def put_vehicle(self, row: VehicleRow) -> int:
+        removed, in_base = self._presence(row[:2])
+        self.conn.execute(self.put, row)
+        return 0 if _present(removed, in_base) else 1
+
+    def remove_vehicle(self, key: RemoveVehicle) -> int:
+        removed, in_base = self._presence(key)
+        if not _present(removed, in_base):
+            raise FeedFormatError(f"delta removes absent vehicle {key.plate} {key.plate_type}")
+        if in_base:
+            self.conn.execute(self.put, (*key, None, None, None))
+        else:
+            self.conn.execute(self.unshadow, key)
+        return -1
 
 
 def _present(removed: int | None, in_base: int) -> bool:

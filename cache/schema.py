@@ -43,7 +43,7 @@ def _v1(conn: sqlite3.Connection) -> None:
     import sqlite_utils
 
     db = sqlite_utils.Database(conn)
-    db["trust_list"].create(
+    db.table("trust_list").create(
         {
             "id": int,
             "version": int,
@@ -55,7 +55,7 @@ def _v1(conn: sqlite3.Connection) -> None:
         pk="id",
         not_null={"version", "issued_at", "expires_at", "cose", "fetched_at"},
     )
-    db["feeds"].create(
+    db.table("feeds").create(
         {
             "feed": str,
             "slot": int,
@@ -70,10 +70,10 @@ def _v1(conn: sqlite3.Connection) -> None:
         pk="feed",
         not_null={"slot", "kind", "scope", "version", "generated_at", "expires_at", "total"},
     )
-    db["terminal"].create({"id": int, "clock_floor": int}, pk="id", not_null={"clock_floor"})
+    db.table("terminal").create({"id": int, "clock_floor": int}, pk="id", not_null={"clock_floor"})
     # Plain SQL: sqlite-utils' insert would commit the migration's transaction early.
     conn.execute("INSERT INTO terminal (id, clock_floor) VALUES (1, 0)")
-    db["slots"].create({"slot": int, "feed": str, "created_at": int}, pk="slot")
+    db.table("slots").create({"slot": int, "feed": str, "created_at": int}, pk="slot")
 
 
 def ensure_overlays(conn: sqlite3.Connection) -> None:
@@ -112,7 +112,8 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
 
 
 def vehicles_table(slot: int) -> str:

@@ -169,7 +169,10 @@ class Store:
             raise StoreError(str(exc)) from None
 
     def _load_floor(self) -> int:
-        return self._conn.execute("SELECT clock_floor FROM terminal WHERE id = 1").fetchone()[0]
+        floor: int = self._conn.execute("SELECT clock_floor FROM terminal WHERE id = 1").fetchone()[
+            0
+        ]
+        return floor
 
     def _load_feeds(self) -> dict[str, FeedState]:
         return {

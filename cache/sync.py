@@ -1,9 +1,10 @@
 """The sync client of SPEC 4.3: trust list first, then each subscribed feed.
 
-Shaped like python-tuf's updater: fixed steps, each with its own size cap and
-version check, each refusing or advancing, with the trusted state only ever moving
-forward. A failure in one feed is reported and the others still sync; what was
-applied stays applied.
+Shaped like python-tuf's updater: fixed steps, each with its own size cap, each
+fetching signed bytes and handing them to ``cache.trusted``, which holds every
+accept/refuse rule and only moves forward; this module fetches, asks, writes what
+was accepted, and reports. A failure in one feed is reported and the others still
+sync; what was applied stays applied.
 """
 
 from __future__ import annotations
@@ -14,34 +15,54 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from os import PathLike
 from pathlib import Path
 
 import httpx
 
 from cache.apply import DOWNLOAD_PREFIX, CacheWriter, Progress, SyncBusy
 from cache.fetch import Fetcher, FetchError
-from cache.store import FeedState
-from feeds.format import FeedFormatError, FileEntry, verify_manifest
-from keys.trustlist import TrustList, TrustListError, verify_trust_list
+from cache.trusted import Plan, SyncRefusal, TrustedState
+from feeds.format import FeedFormatError, FileEntry, Manifest
 from keys.wire import SIGNED_LIST_LIMIT
 
-UPDATED, CURRENT, FAILED = "updated", "current", "failed"
-METHOD_DELTA, METHOD_SNAPSHOT, METHOD_NONE = "delta", "snapshot", "none"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
-class SyncRefused(RuntimeError):
-    """A step refused what the server offered; the message says why, for people."""
+class Status(StrEnum):
+    """A step's outcome; the values are the SPEC's JSON strings (section 7)."""
+
+    UPDATED = "updated"
+    CURRENT = "current"
+    FAILED = "failed"
+
+
+class Method(StrEnum):
+    """How a feed was brought up to date."""
+
+    DELTA = "delta"
+    SNAPSHOT = "snapshot"
+    NONE = "none"
+
+
+class Stage(StrEnum):
+    """What a feed's sync is doing, for a UI's progress."""
+
+    MANIFEST = "manifest"
+    DOWNLOAD = "download"
+    APPLY = "apply"
+    DONE = "done"
 
 
 @dataclass
 class TrustListReport:
-    status: str
+    status: Status
     version: int | None
     error: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {"status": self.status, "version": self.version}
+        out: dict[str, object] = {"status": self.status.value, "version": self.version}
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -50,10 +71,10 @@ class TrustListReport:
 @dataclass
 class FeedReport:
     feed: str
-    status: str = FAILED
+    status: Status = Status.FAILED
     from_version: int | None = None
     to_version: int | None = None
-    method: str = METHOD_NONE
+    method: Method = Method.NONE
     bytes: int = 0
     error: str | None = None
     records: int = 0
@@ -61,10 +82,10 @@ class FeedReport:
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
             "feed": self.feed,
-            "status": self.status,
+            "status": self.status.value,
             "from_version": self.from_version,
             "to_version": self.to_version,
-            "method": self.method,
+            "method": self.method.value,
             "bytes": self.bytes,
         }
         if self.error is not None:
@@ -79,7 +100,8 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        return self.trust_list.status != FAILED and all(f.status != FAILED for f in self.feeds)
+        failed = Status.FAILED
+        return self.trust_list.status != failed and all(f.status != failed for f in self.feeds)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -93,7 +115,7 @@ class SyncEvent:
     """Progress for a UI: ``stage`` is manifest, download, apply or done."""
 
     feed: str
-    stage: str
+    stage: Stage
     done: int = 0
     total: int = 0
 
@@ -106,7 +128,7 @@ def _ignore(_: SyncEvent) -> None:
 
 
 def sync(
-    data_dir: Path,
+    data_dir: str | PathLike[str],
     server: str,
     root_public: bytes,
     feeds: Sequence[str],
@@ -129,7 +151,7 @@ def sync(
             _log(writer.data_dir, report, clock(), writer.warnings)
             return report
     except SyncBusy as exc:
-        report = SyncReport(TrustListReport(FAILED, _held_version(writer), str(exc)))
+        report = SyncReport(TrustListReport(Status.FAILED, _held_version(writer), str(exc)))
         report.feeds = [FeedReport(feed, error=str(exc)) for feed in feeds]
         return report
     finally:
@@ -181,7 +203,7 @@ def _held_version(writer: CacheWriter) -> int | None:
 def _describe(exc: Exception) -> str:
     """Why a feed failed, for people. A refusal says it in its own words; anything
     else is a bug met by this feed's data, so its type is named too, for the report."""
-    if isinstance(exc, (SyncRefused, FetchError, FeedFormatError)):
+    if isinstance(exc, (SyncRefusal, FetchError, FeedFormatError)):
         return str(exc)
     if isinstance(exc, (sqlite3.Error, OSError)):  # disk full, unwritable data dir, ...
         return f"cannot write the cache: {exc}"
@@ -189,6 +211,8 @@ def _describe(exc: Exception) -> str:
 
 
 class _Session:
+    """One sync's fetching and writing; what to accept is ``self.trusted``'s."""
+
     def __init__(
         self,
         writer: CacheWriter,
@@ -200,11 +224,12 @@ class _Session:
     ) -> None:
         self.writer = writer
         self.server = server
-        self.root_public = root_public
         self.clock = clock
         self.listener = listener
         self.client = client
-        self.trust: TrustList | None = writer.store.trust_list()
+        self.trusted = TrustedState(
+            root_public, writer.store.trust_list(), writer.store.feed_states()
+        )
 
     def now(self) -> int:
         return int(self.clock())
@@ -212,114 +237,102 @@ class _Session:
     # --- trust list ---------------------------------------------------------
 
     def sync_trust_list(self) -> TrustListReport:
-        held = self.trust
+        held = self.trusted.trust_list
         try:
             data = Fetcher(self.client).fetch_small(
                 f"{self.server}/trustlist.cose", SIGNED_LIST_LIMIT
             )
-            fetched = verify_trust_list(data, self.root_public)
-        except (FetchError, TrustListError) as exc:
-            return TrustListReport(FAILED, held and held.version, str(exc))
-        if held is not None and fetched.version < held.version:
-            return TrustListReport(
-                FAILED,
-                held.version,
-                f"trust list version {fetched.version} is older than the held {held.version}",
-            )
-        if held is not None and fetched.version == held.version:
-            return TrustListReport(CURRENT, held.version)
+            fetched = self.trusted.update_trust_list(data)
+        except (FetchError, SyncRefusal) as exc:
+            return TrustListReport(Status.FAILED, None if held is None else held.version, str(exc))
+        if fetched is None:
+            assert held is not None  # an equal version needs one held
+            return TrustListReport(Status.CURRENT, held.version)
         self.writer.put_trust_list(fetched, self.now())
-        self.trust = fetched
-        return TrustListReport(UPDATED, fetched.version)
+        return TrustListReport(Status.UPDATED, fetched.version)
 
     # --- feeds --------------------------------------------------------------
 
     def sync_feed(self, feed: str) -> FeedReport:
-        state = self.writer.feed_state(feed)
-        report = FeedReport(feed, from_version=state and state.version)
-        report.to_version = report.from_version
+        state = self.trusted.feed(feed)
+        held = None if state is None else state.version
         fetcher = Fetcher(self.client)
         workdir = Path(
             tempfile.mkdtemp(prefix=f"{DOWNLOAD_PREFIX}{feed}-", dir=self.writer.data_dir)
         )
         try:
-            self._sync_feed(feed, state, report, fetcher, workdir)
+            report = self._sync_feed(feed, held, fetcher, workdir)
         except Exception as exc:  # this feed fails alone, the others still sync (SPEC 7)
             # Never BaseException: KeyboardInterrupt and SystemExit stop the sync,
             # and the transactions of cache.apply leave the cache whole either way.
-            report.status, report.error = FAILED, _describe(exc)
+            report = FeedReport(feed, Status.FAILED, held, held, error=_describe(exc))
         finally:
-            report.bytes = fetcher.bytes
             shutil.rmtree(workdir, ignore_errors=True)
-            self.listener(SyncEvent(feed, "done"))
+            self.listener(SyncEvent(feed, Stage.DONE))
+        report.bytes = fetcher.bytes
         return report
 
     def _sync_feed(
-        self,
-        feed: str,
-        state: FeedState | None,
-        report: FeedReport,
-        fetcher: Fetcher,
-        workdir: Path,
-    ) -> None:
-        if self.trust is None:
-            raise SyncRefused("no trust list to verify the manifest against")
+        self, feed: str, held: int | None, fetcher: Fetcher, workdir: Path
+    ) -> FeedReport:
+        """Bring ``feed`` up to its manifest; the report, or raise why not."""
+        self.trusted.require_trust_list()
         base = f"{self.server}/feeds/{feed}"
-        self.listener(SyncEvent(feed, "manifest"))
-        manifest = verify_manifest(
-            fetcher.fetch_small(f"{base}/manifest.cose", SIGNED_LIST_LIMIT), feed, self.trust
-        )
-        if state is not None:
-            if manifest.kind != state.kind:
-                raise SyncRefused(f"feed {feed} is {state.kind}, the manifest says {manifest.kind}")
-            if manifest.version < state.version:
-                raise SyncRefused(
-                    f"manifest version {manifest.version} of feed {feed} is older than"
-                    f" the applied {state.version} (rollback)"
-                )
-            if manifest.version == state.version:
-                report.status = CURRENT
-                return
+        self.listener(SyncEvent(feed, Stage.MANIFEST))
+        data = fetcher.fetch_small(f"{base}/manifest.cose", SIGNED_LIST_LIMIT)
+        manifest = self.trusted.update_manifest(feed, data)
+        if manifest is None:
+            return FeedReport(feed, Status.CURRENT, held, held)
         files = _Downloads(fetcher, base, workdir, self.listener, feed)
+        method = self._apply(self.trusted.plan(manifest), files)
+        state = self.writer.feed_state(feed)
+        assert state is not None  # just written
+        self.trusted.applied(state)
+        return FeedReport(feed, Status.UPDATED, held, manifest.version, method)
+
+    def _apply(self, plan: Plan, files: _Downloads) -> Method:
+        """SPEC 4.3 step 2: the delta chain when there is one, else (or when it fails
+        for any reason) the snapshot and the deltas from it."""
         delta_error: Exception | None = None
-        chain = manifest.chain(state.version) if state is not None else None
-        if state is not None and chain:
+        if plan.deltas is not None:
             try:
-                paths = [(entry, files.get(entry)) for entry in chain]
-                self.writer.apply_deltas(
-                    state, manifest, paths, self.now(), self._progress(feed, manifest.total)
-                )
-                report.status, report.method, report.to_version = (
-                    UPDATED,
-                    METHOD_DELTA,
-                    manifest.version,
-                )
-                return
+                self._apply_deltas(plan.manifest, plan.deltas, files)
+                return Method.DELTA
             except Exception as exc:
-                delta_error = exc  # SPEC 4.3 step 2: any failure falls back to the snapshot
-        chain = manifest.chain(manifest.snapshot.to_version)
-        if chain is None:
-            raise SyncRefused(
-                f"feed {feed}: no deltas lead from snapshot version"
-                f" {manifest.snapshot.to_version} to {manifest.version}"
-            )
+                delta_error = exc
+        chain = plan.snapshot_path()
         try:
-            snapshot = files.get(manifest.snapshot)
-            paths = [(entry, files.get(entry)) for entry in chain]
-            self.writer.apply_snapshot(
-                manifest, snapshot, paths, self.now(), self._progress(feed, manifest.total)
-            )
+            self._apply_snapshot(plan.manifest, chain, files)
         except Exception as exc:
             if delta_error is None:
                 raise
-            raise SyncRefused(
+            raise SyncRefusal(
                 f"{_describe(exc)} (after the delta path failed: {_describe(delta_error)})"
             ) from None
-        report.status, report.method, report.to_version = UPDATED, METHOD_SNAPSHOT, manifest.version
+        return Method.SNAPSHOT
+
+    def _apply_deltas(
+        self, manifest: Manifest, chain: Sequence[FileEntry], files: _Downloads
+    ) -> None:
+        state = self.trusted.feed(manifest.feed)
+        assert state is not None  # a delta chain starts from an applied state
+        paths = [(entry, files.get(entry)) for entry in chain]
+        self.writer.apply_deltas(
+            state, manifest, paths, self.now(), self._progress(manifest.feed, manifest.total)
+        )
+
+    def _apply_snapshot(
+        self, manifest: Manifest, chain: Sequence[FileEntry], files: _Downloads
+    ) -> None:
+        snapshot = files.get(manifest.snapshot)
+        paths = [(entry, files.get(entry)) for entry in chain]
+        self.writer.apply_snapshot(
+            manifest, snapshot, paths, self.now(), self._progress(manifest.feed, manifest.total)
+        )
 
     def _progress(self, feed: str, total: int) -> Progress:
         def emit(done: int) -> None:
-            self.listener(SyncEvent(feed, "apply", done, total))
+            self.listener(SyncEvent(feed, Stage.APPLY, done, total))
 
         return emit
 
@@ -345,7 +358,7 @@ class _Downloads:
         if key not in self.done:
 
             def progress(got: int) -> None:
-                self.listener(SyncEvent(self.feed, "download", got, entry.size))
+                self.listener(SyncEvent(self.feed, Stage.DOWNLOAD, got, entry.size))
 
             try:
                 self.done[key] = self.fetcher.fetch_file(

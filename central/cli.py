@@ -21,10 +21,10 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from base.cli import BadTime, Parser, UsageError, parse_iso_time
 from central.errors import InputError
 from keys.keypair import KeyFileError, KeyPair
 
@@ -35,9 +35,7 @@ EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT = 0, 1, 2
 DEFAULT_HOME = "vicheck-central"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise InputError(f"{self.prog}: {message}")
+_Parser = Parser  # base.cli's: a usage error raises UsageError, reported as input errors
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +110,7 @@ def main(argv: Sequence[str]) -> int:
         args = build_parser().parse_args(list(argv))
         home = Path(args.home or os.environ.get("VICHECK_CENTRAL_HOME") or DEFAULT_HOME)
         return _COMMANDS[args.command](args, home)
-    except InputError as exc:
+    except (InputError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
@@ -130,12 +128,9 @@ def _now(args: argparse.Namespace) -> int:
     if args.at is None:
         return int(time.time())
     try:
-        parsed = datetime.fromisoformat(args.at)
-    except ValueError:
-        raise InputError(f"--at {args.at!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise InputError("--at needs an offset (+08:00 or Z)")
-    return int(parsed.timestamp())
+        return int(parse_iso_time(args.at))
+    except BadTime as exc:
+        raise InputError(f"--at {exc}") from None
 
 
 def _key(home: Path, name: str) -> KeyPair:

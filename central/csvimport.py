@@ -12,11 +12,15 @@ from __future__ import annotations
 import csv
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from central.errors import RegistryError
 from central.registry import VEHICLE_COLUMNS, Registry, RegistryVehicle, check_vehicle
 from feeds.format import ItemChecker
 from keys.fields import normalize_plate
+
+if TYPE_CHECKING:
+    from _csv import Reader  # what csv.reader returns (typeshed's name)
 
 REQUIRED = ("plate", "plate_type")
 _UPDATE = ", ".join(f"{c} = excluded.{c}" for c in VEHICLE_COLUMNS[2:])
@@ -42,7 +46,7 @@ def import_csv(registry: Registry, path: Path, *, replace: bool = False) -> int:
         raise RegistryError(f"{path.name}: malformed CSV: {exc}") from None
 
 
-def _import(registry: Registry, reader: csv._reader, name: str, replace: bool) -> int:
+def _import(registry: Registry, reader: Reader, name: str, replace: bool) -> int:
     header = [h.strip() for h in next(reader, [])]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in VEHICLE_COLUMNS]

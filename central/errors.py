@@ -12,8 +12,13 @@ class InputError(Exception):
     """Bad input from the operator: the message names the row, key or vehicle."""
 
 
-class ConfigError(InputError):
-    """A keys configuration that cannot give a valid trust list."""
+class KeysConfigError(InputError):
+    """A keys configuration (a central home's keys.toml and key files) that cannot
+    give a valid trust list.
+
+    Not the terminal's ``terminal.config.ConfigError`` (a damaged config.json in a
+    data dir): different files, different owners, so different names.
+    """
 
 
 class RegistryError(InputError):

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from base.private import private_dir, write_private
-from central.errors import ConfigError
+from central.errors import KeysConfigError
 from feeds.format import is_feed_id
 from keys.fields import CST, PROVINCES
 from keys.keypair import KeyFileError, KeyPair, kid_of, parse_public_hex
@@ -62,7 +62,7 @@ def refuse_future(now: int, what: str) -> None:
     real = time.time()
     if now > real + FUTURE_MARGIN:
         ahead = dt.datetime.fromtimestamp(now, CST).isoformat()
-        raise ConfigError(
+        raise KeysConfigError(
             f"refusing to sign {what} dated {ahead}, {int(now - real)} s past this machine's"
             f" clock (at most {FUTURE_MARGIN} s): terminals would not take an earlier time"
             " until an administrator resets their clock floor"
@@ -73,7 +73,7 @@ def keygen(directory: Path, name: str, *, force: bool = False) -> KeyPair:
     """Write ``NAME.key`` (private, mode 0600) and ``NAME.pub`` (public hex)."""
     private, public = directory / f"{name}.key", directory / f"{name}.pub"
     if private.exists() and not force:
-        raise ConfigError(f"key {name!r} exists already ({private}); --force replaces it")
+        raise KeysConfigError(f"key {name!r} exists already ({private}); --force replaces it")
     pair = KeyPair.generate()
     private_dir(directory)  # keys/ and all in it are the owner's only, whatever the umask
     pair.save(private)
@@ -86,26 +86,26 @@ def load_config(path: Path) -> dict[str, Any]:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except OSError as exc:
-        raise ConfigError(f"cannot read keys configuration {path}: {exc.strerror}") from None
+        raise KeysConfigError(f"cannot read keys configuration {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"keys configuration {path} is not valid TOML: {exc}") from None
+        raise KeysConfigError(f"keys configuration {path} is not valid TOML: {exc}") from None
 
 
 def entries_from_config(config: dict[str, Any], base: Path) -> list[KeyEntry]:
-    """The trust list's key entries; ``ConfigError`` names the first bad key."""
+    """The trust list's key entries; ``KeysConfigError`` names the first bad key."""
     raw_keys = config.get("key", [])
     if not isinstance(raw_keys, list) or not raw_keys:
-        raise ConfigError("the keys configuration names no [[key]]")
+        raise KeysConfigError("the keys configuration names no [[key]]")
     entries: list[KeyEntry] = []
     seen: dict[bytes, str] = {}
     for n, raw in enumerate(raw_keys, 1):
         name = raw.get("name") if isinstance(raw, dict) else None
         label = f"key {name!r}" if isinstance(name, str) and name else f"key #{n}"
         if not isinstance(raw, dict) or not isinstance(name, str) or not name:
-            raise ConfigError(f"{label}: every [[key]] needs a name")
+            raise KeysConfigError(f"{label}: every [[key]] needs a name")
         entry = _entry(raw, label, base)
         if entry.kid in seen:
-            raise ConfigError(f"{label}: the same public key as key {seen[entry.kid]!r}")
+            raise KeysConfigError(f"{label}: the same public key as key {seen[entry.kid]!r}")
         seen[entry.kid] = name
         entries.append(entry)
     return entries
@@ -114,27 +114,27 @@ def entries_from_config(config: dict[str, Any], base: Path) -> list[KeyEntry]:
 def _entry(raw: dict[str, Any], label: str, base: Path) -> KeyEntry:
     role = raw.get("role")
     if role not in (ROLE_CERT, ROLE_FEED):
-        raise ConfigError(f"{label}: role must be cert or feed, not {role!r}")
+        raise KeysConfigError(f"{label}: role must be cert or feed, not {role!r}")
     scope = raw.get("scope")
     if not isinstance(scope, list) or not scope:
-        raise ConfigError(f'{label}: a {role} key needs a scope (a list, ["*"] for all)')
+        raise KeysConfigError(f'{label}: a {role} key needs a scope (a list, ["*"] for all)')
     for item in scope:
         if not isinstance(item, str) or not item:
-            raise ConfigError(f"{label}: scope entry {item!r} is not a non-empty string")
+            raise KeysConfigError(f"{label}: scope entry {item!r} is not a non-empty string")
         if item == SCOPE_ALL:
             continue
         if role == ROLE_FEED and not is_feed_id(item):
-            raise ConfigError(f"{label}: scope entry {item!r} is not a feed id")
+            raise KeysConfigError(f"{label}: scope entry {item!r} is not a feed id")
         if role == ROLE_CERT and item[0] not in PROVINCES:
-            raise ConfigError(f"{label}: scope entry {item!r} is not a plate prefix")
+            raise KeysConfigError(f"{label}: scope entry {item!r} is not a plate prefix")
     public = _public(raw.get("public"), label, base)
     not_before = _time(raw.get("not_before"), label, "not_before")
     not_after = _time(raw.get("not_after"), label, "not_after")
     if not_after < not_before:
-        raise ConfigError(f"{label}: not_after is before not_before")
+        raise KeysConfigError(f"{label}: not_after is before not_before")
     revoked = raw.get("revoked", False)
     if not isinstance(revoked, bool):
-        raise ConfigError(f"{label}: revoked must be true or false")
+        raise KeysConfigError(f"{label}: revoked must be true or false")
     covers = _covers(raw, role, label)
     return KeyEntry(
         kid_of(public), public, role, tuple(scope), not_before, not_after, revoked, covers
@@ -147,12 +147,12 @@ def _covers(raw: dict[str, Any], role: str, label: str) -> tuple[str, ...]:
     if covers is None:
         return ()
     if role != ROLE_FEED:
-        raise ConfigError(f"{label}: covers belongs to feed keys only")
+        raise KeysConfigError(f"{label}: covers belongs to feed keys only")
     if not isinstance(covers, list):
-        raise ConfigError(f'{label}: covers must be a list of plate prefixes, ["*"] for all')
+        raise KeysConfigError(f'{label}: covers must be a list of plate prefixes, ["*"] for all')
     for item in covers:
         if not isinstance(item, str) or not (item == SCOPE_ALL or item[:1] in PROVINCES):
-            raise ConfigError(f"{label}: covers entry {item!r} is not a plate prefix")
+            raise KeysConfigError(f"{label}: covers entry {item!r} is not a plate prefix")
     return tuple(covers)
 
 
@@ -166,7 +166,7 @@ def check_feed_authority(
             continue
         for feed, scope in full_feeds.items():
             if entry.covers_feed(feed) and not entry.covers_scope(scope):
-                raise ConfigError(
+                raise KeysConfigError(
                     f"feed key {entry.kid.hex()} may sign full feed {feed} (scope {list(scope)})"
                     f" but its covers {list(entry.covers)} do not allow that scope: give it"
                     " covers, or narrow its scope to the feeds it signs"
@@ -175,29 +175,29 @@ def check_feed_authority(
 
 def _public(value: Any, label: str, base: Path) -> bytes:
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"{label}: public must name a .pub file or give 64 hex digits")
+        raise KeysConfigError(f"{label}: public must name a .pub file or give 64 hex digits")
     text = value
     if not all(c in "0123456789abcdefABCDEF" for c in value) or len(value) != 64:
         try:
             text = (base / value).read_text()
         except OSError as exc:
-            raise ConfigError(f"{label}: cannot read {value}: {exc.strerror}") from None
+            raise KeysConfigError(f"{label}: cannot read {value}: {exc.strerror}") from None
     try:
         return parse_public_hex(text)
     except KeyFileError as exc:
-        raise ConfigError(f"{label}: {exc}") from None
+        raise KeysConfigError(f"{label}: {exc}") from None
 
 
 def _time(value: Any, label: str, field: str) -> int:
     if isinstance(value, bool):
-        raise ConfigError(f"{label}: {field} must be a date or epoch seconds")
+        raise KeysConfigError(f"{label}: {field} must be a date or epoch seconds")
     if isinstance(value, int) and value >= 0:
         return value
     if isinstance(value, dt.datetime):
         return int((value if value.tzinfo else value.replace(tzinfo=CST)).timestamp())
     if isinstance(value, dt.date):
         return int(dt.datetime(value.year, value.month, value.day, tzinfo=CST).timestamp())
-    raise ConfigError(f"{label}: {field} must be a date or epoch seconds, not {value!r}")
+    raise KeysConfigError(f"{label}: {field} must be a date or epoch seconds, not {value!r}")
 
 
 def publish_trust_list(
@@ -216,14 +216,14 @@ def publish_trust_list(
     check_feed_authority(entries, full_feeds or {})
     root_file = config.get("root")
     if not isinstance(root_file, str):
-        raise ConfigError('the keys configuration must name its root key file: root = "..."')
+        raise KeysConfigError('the keys configuration must name its root key file: root = "..."')
     try:
         root = KeyPair.load(base / root_file)
     except KeyFileError as exc:
-        raise ConfigError(f"root key: {exc}") from None
+        raise KeysConfigError(f"root key: {exc}") from None
     days = config.get("expires_days", 30)
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-        raise ConfigError("expires_days must be a whole number of days, at least 1")
+        raise KeysConfigError("expires_days must be a whole number of days, at least 1")
     version = max(_held_version(base / VERSION_FILE), _published_version(out)) + 1
     data = build_trust_list(
         version=version,

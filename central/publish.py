@@ -271,7 +271,7 @@ def _count(conn: sqlite3.Connection, feed: str) -> int:
     serials = conn.execute(
         "SELECT count(*) FROM published_serials WHERE feed = ?", (feed,)
     ).fetchone()
-    return vehicles[0] + serials[0]
+    return int(vehicles[0]) + int(serials[0])
 
 
 def _next(

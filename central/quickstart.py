@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from base.private import write_private
-from central.errors import ConfigError
+from central.errors import KeysConfigError
 from central.keysconfig import keygen
 from keys.fields import CST, PROVINCES
 
@@ -66,9 +66,9 @@ def init_home(home: Path, province: str, now: int, years: int = 5) -> dict[str, 
     from datetime import datetime
 
     if province not in PROVINCES or len(province) != 1:
-        raise ConfigError(f"{province!r} is not one of the 31 province characters")
+        raise KeysConfigError(f"{province!r} is not one of the 31 province characters")
     if (home / "keys.toml").exists():
-        raise ConfigError(f"{home / 'keys.toml'} exists already")
+        raise KeysConfigError(f"{home / 'keys.toml'} exists already")
     pairs = {role: keygen(home / "keys", role) for role in ("root", "cert", "feed")}
     year = datetime.fromtimestamp(now, CST).year
     keys = [

@@ -186,7 +186,7 @@ class Registry:
         return transaction(self.conn)
 
     def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM vehicles").fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM vehicles").fetchone()[0])
 
     def vehicles(self, plate: str, plate_type: str | None = None) -> list[RegistryVehicle]:
         sql = f"SELECT {', '.join(VEHICLE_COLUMNS)} FROM vehicles WHERE plate = ?"

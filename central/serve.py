@@ -10,6 +10,11 @@ It still must not fall over when a client misbehaves: every request head has a
 deadline and size bounds, idle keep-alives time out, and the number of open
 connections is bounded (the longest-waiting one makes room for a newcomer), so a
 few hundred stuck sockets cannot starve the terminals or spin the accept loop.
+
+``StaticHandler`` is public so that a test server can bend it (devkit's
+fault-injecting feed server): ``serve`` answers GET and HEAD, ``send_entity`` is
+the one place a file's response goes out. ``close`` returns at once: the accept
+loop waits on the listener and on a wake-up socket, not on a poll interval.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import io
 import os
 import re
 import resource
+import selectors
 import socket
 import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -54,7 +61,9 @@ class _TooLarge(Exception):
         self.status = status
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class StaticHandler(http.server.BaseHTTPRequestHandler):
+    """GET and HEAD of the files under the server's root, under the server's bounds."""
+
     server_version = "vicheck-central"
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes: with Nagle's algorithm the body of a
@@ -179,15 +188,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if remaining <= 0:
             raise TimeoutError("request head not received in time")
         self.connection.settimeout(remaining)
-        return self.rfile.peek(1)
+        return cast(io.BufferedReader, self.rfile).peek(1)
 
     def do_HEAD(self) -> None:
-        self._serve(body=False)
+        self.serve(body=False)
 
     def do_GET(self) -> None:
-        self._serve(body=True)
+        self.serve(body=True)
 
-    def _serve(self, body: bool) -> None:
+    def serve(self, body: bool) -> None:
+        """Answer a GET (``body``) or HEAD of ``self.path``: the file, 304, 404, 416 or 503."""
         path = self._resolve()
         if path is None:
             self._status(404)
@@ -223,17 +233,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 start, end = span
                 status = 206
                 headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(end - start))
-            self.end_headers()
-            if body and end > start:
-                self.wfile.flush()
-                try:
-                    self.connection.sendfile(handle, start, end - start)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
+            self.send_entity(status, headers, handle, start, end - start, body)
+
+    def send_entity(
+        self,
+        status: int,
+        headers: dict[str, str],
+        handle: BinaryIO,
+        start: int,
+        length: int,
+        body: bool,
+    ) -> None:
+        """Status, ``headers`` and Content-Length, then (for a GET) ``length`` bytes of
+        ``handle`` from ``start`` with ``sendfile``."""
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        if body and length:
+            self.wfile.flush()
+            try:
+                self.connection.sendfile(handle, start, length)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
 
     def _open(self, path: Path) -> BinaryIO:
         """Open ``path``; out of descriptors, evict a waiting client and try once more.
@@ -388,6 +411,10 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+HandlerFactory = Callable[[Any, Any, "_Server"], StaticHandler]
+"""What makes a request's handler: ``StaticHandler`` itself, a subclass, or a partial."""
+
+
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # a fleet connects at once; the default 5 drops them
@@ -398,12 +425,50 @@ class _Server(http.server.ThreadingHTTPServer):
         root: Path,
         verbose: bool,
         limits: tuple[float, float, int],
+        handler: HandlerFactory,
     ) -> None:
         self.root = root
         self.verbose = verbose
         self.header_timeout, self.idle_timeout, max_connections = limits
         self.connections = _Connections(min(max_connections, _descriptor_bound()))
-        super().__init__(address, _Handler)
+        self._stop = threading.Event()  # asked to stop
+        self._stopped = threading.Event()  # the accept loop has returned
+        self._wake, self._waker = socket.socketpair()
+        super().__init__(address, handler)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Accept until ``shutdown``, which wakes this loop at once.
+
+        The stdlib loop polls its stop flag every ``poll_interval`` (0.5 s): every
+        server a test or the demo closes cost half a second. Here ``select`` also
+        watches a socket pair that ``shutdown`` writes to; ``poll_interval`` is unused.
+        """
+        self._stopped.clear()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                selector.register(self._wake, selectors.EVENT_READ)
+                while not self._stop.is_set():
+                    ready = {key.fileobj for key, _ in selector.select()}
+                    if self._wake in ready:
+                        self._wake.recv(64)
+                    elif self in ready and not self._stop.is_set():
+                        self.handle_request()  # ready: accepts without waiting
+        finally:
+            self._stop.clear()
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop ``serve_forever`` (running, or about to start) and wait for it to return."""
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self._waker.send(b"\0")
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake.close()
+        self._waker.close()
 
     def get_request(self) -> tuple[socket.socket, Any]:
         try:
@@ -440,6 +505,8 @@ class StaticServer:
     requests, and how long a response write may stall. ``max_connections``: open
     connections at most (lowered to what RLIMIT_NOFILE can carry); beyond it the
     longest-waiting one is evicted, or the newcomer gets a 503 and is closed.
+    ``handler``: what answers each request (a ``StaticHandler`` subclass for a test
+    server that misbehaves on purpose).
     """
 
     def __init__(
@@ -452,7 +519,8 @@ class StaticServer:
         header_timeout: float = 5.0,
         idle_timeout: float = 15.0,
         max_connections: int = 256,
-    ):
+        handler: HandlerFactory = StaticHandler,
+    ) -> None:
         if header_timeout <= 0 or idle_timeout <= 0 or max_connections < 1:
             raise ValueError("timeouts must be positive and max_connections at least 1")
         self.httpd = _Server(
@@ -460,12 +528,13 @@ class StaticServer:
             Path(root).resolve(),
             verbose,
             (header_timeout, idle_timeout, max_connections),
+            handler,
         )
         self.thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
+        host, port = self.httpd.socket.getsockname()[:2]  # what server_address holds
         return f"http://{host}:{port}"
 
     @property
@@ -483,9 +552,10 @@ class StaticServer:
         return self.httpd.connections.peak
 
     def start(self) -> StaticServer:
-        """Serve in a background thread (tests, the bench)."""
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        """Serve in a background thread (tests, the bench); a second call does nothing."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+            self.thread.start()
         return self
 
     def serve_forever(self) -> None:
@@ -507,4 +577,4 @@ class StaticServer:
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import cbor2
 
@@ -102,7 +102,8 @@ def write_items(path: Path, header: Any, items: Iterable[Any]) -> tuple[bytes, i
     tmp = path.with_name(path.name + ".part")
     with open(tmp, "wb") as raw:
         with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9) as out:
-            encoder = cbor2.CBOREncoder(out)
+            # cbor2's stub asks for IO[bytes]; typeshed's GzipFile is a BufferedIOBase.
+            encoder = cbor2.CBOREncoder(cast(IO[bytes], out))
             encoder.encode(header)
             for item in items:
                 encoder.encode(item)
@@ -139,7 +140,7 @@ def write_snapshot(
         serials = sorted(set(serials))
     if count is None:
         vehicles, serials = list(vehicles), list(serials)
-        count = len(vehicles) + len(serials)  # type: ignore[arg-type]
+        count = len(vehicles) + len(serials)
     name = name or f"snapshot-{version}.cbor.gz"
     items = _chain((v.item() for v in vehicles), (revoke(s) for s in serials))
     sha, size = write_items(

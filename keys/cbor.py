@@ -8,8 +8,9 @@ that gap once, so every parser in the project applies the same rules.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final, TypeGuard
 
 import cbor2
 
@@ -20,7 +21,7 @@ class Malformed(ValueError):
     """The bytes are not the CBOR structure the SPEC requires."""
 
 
-def _keep_tag(tag: int) -> Any:
+def _keep_tag(tag: int) -> Callable[[Any, bool], cbor2.CBORTag]:
     def decode(value: Any, immutable: bool = False) -> cbor2.CBORTag:
         return cbor2.CBORTag(tag, value)
 
@@ -54,16 +55,20 @@ _SEMANTIC_TAGS = (
     1004,
     55799,
 )
-STRICT = {
-    "allow_indefinite": False,
-    "allow_duplicate_keys": False,
-    "semantic_decoders": {tag: _keep_tag(tag) for tag in _SEMANTIC_TAGS},
-}
+_KEPT_TAGS: Final[Mapping[int, Callable[[Any, bool], cbor2.CBORTag]]] = MappingProxyType(
+    {tag: _keep_tag(tag) for tag in _SEMANTIC_TAGS}
+)
 
 
-def strict_decoder(stream: io.BytesIO | Any, max_depth: int = 400) -> cbor2.CBORDecoder:
+def strict_decoder(stream: io.BytesIO, max_depth: int = 400) -> cbor2.CBORDecoder:
     """A cbor2 decoder with every leniency the SPEC does not allow turned off."""
-    return cbor2.CBORDecoder(stream, max_depth=max_depth, **STRICT)
+    return cbor2.CBORDecoder(
+        stream,
+        max_depth=max_depth,
+        allow_indefinite=False,
+        allow_duplicate_keys=False,
+        semantic_decoders=_KEPT_TAGS,
+    )
 
 
 def decode_one(data: bytes) -> Any:
@@ -81,25 +86,25 @@ def decode_one(data: bytes) -> Any:
     return item
 
 
-def is_uint(value: object) -> bool:
+def is_uint(value: object) -> TypeGuard[int]:
     """A uint of the SPEC: an int (never a bool) in [0, 2**63)."""
     return type(value) is int and 0 <= value < UINT_LIMIT
 
 
-def is_tstr(value: object) -> bool:
+def is_tstr(value: object) -> TypeGuard[str]:
     return type(value) is str
 
 
-def is_bstr(value: object, size: int | None = None) -> bool:
+def is_bstr(value: object, size: int | None = None) -> TypeGuard[bytes]:
     return type(value) is bytes and (size is None or len(value) == size)
 
 
-def is_array(value: object) -> bool:
+def is_array(value: object) -> TypeGuard[list[Any] | tuple[Any, ...]]:
     # cbor2 returns tuples for arrays nested in tags or map keys.
     return type(value) in (list, tuple)
 
 
-def is_map(value: object) -> bool:
+def is_map(value: object) -> TypeGuard[Mapping[Any, Any]]:
     return isinstance(value, Mapping)
 
 
@@ -111,7 +116,7 @@ def require_map(value: object, what: str) -> dict[int, Any]:
     """
     if not is_map(value):
         raise Malformed(f"{what} is not a map")
-    return {k: v for k, v in value.items() if type(k) is int}  # type: ignore[attr-defined]
+    return {k: v for k, v in value.items() if type(k) is int}
 
 
 def require(mapping: Mapping[int, Any], key: int, check: Any, what: str) -> Any:

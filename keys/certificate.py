@@ -124,7 +124,7 @@ def parse_claims(payload: bytes, kid: bytes = b"") -> Certificate:
 
 
 def is_serial(value: object) -> bool:
-    return is_bstr(value) and SERIAL_MIN <= len(value) <= SERIAL_MAX  # type: ignore[arg-type]
+    return is_bstr(value) and SERIAL_MIN <= len(value) <= SERIAL_MAX
 
 
 def authenticate(code: ScannedCode, trust: TrustList, now: float) -> Authenticity:

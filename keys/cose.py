@@ -8,7 +8,8 @@ over the bytes as received. Nothing is ever re-encoded before verifying.
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import cbor2
 from nacl.exceptions import BadSignatureError
@@ -87,8 +88,8 @@ def parse_sign1(data: bytes, limit: int) -> Sign1:
     return Sign1(protected=protected, kid=kid, payload=payload, signature=signature)
 
 
-def _get_exact_int_key(header: object, key: int) -> object:
-    for k, v in header.items():  # type: ignore[attr-defined]
+def _get_exact_int_key(header: Mapping[Any, Any], key: int) -> object:
+    for k, v in header.items():
         if type(k) is int and k == key:
             return v
     raise Malformed(f"protected header key {key} missing")

@@ -51,6 +51,11 @@ class TrustListError(ValueError):
     """A trust list that must be refused: malformed, badly signed, or not from the root."""
 
 
+class TrustListSignatureError(TrustListError):
+    """A trust list not signed by the configured root key, or badly signed: kept
+    apart from a malformed one so the sync can say which (``cache.trusted``)."""
+
+
 class KeyEntry(NamedTuple):
     kid: bytes
     public: bytes
@@ -119,9 +124,9 @@ def verify_trust_list(data: bytes, root_public: bytes) -> TrustList:
     except Malformed as exc:
         raise TrustListError(f"trust list is malformed: {exc}") from None
     if signed.kid != kid_of(root_public):
-        raise TrustListError("trust list is not signed by the configured root key")
+        raise TrustListSignatureError("trust list is not signed by the configured root key")
     if not signed.verify(root_public):
-        raise TrustListError("trust list signature is bad")
+        raise TrustListSignatureError("trust list signature is bad")
     return _parse_payload(signed, data)
 
 

@@ -12,10 +12,18 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from base.cli import Parser, UsageError
 from keys.reasons import Verdict
 from terminal.strings import Catalogue, detect_language
+
+if TYPE_CHECKING:  # imported where used: verify and lookup must not pay for them
+    from terminal.clock import Clock
+    from terminal.config import Config
+    from terminal.scan.sources import FrameSource
+    from terminal.verdict import Checker, CheckResult
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -40,27 +48,9 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors our way (JSON when asked), still exit 2."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise CliError("BAD_INPUT", message)
-
-
-class _Formatter(argparse.HelpFormatter):
-    """Gives argparse its width itself: argparse would import shutil (~3 ms) for it
-    on every run, help or not."""
-
-    def __init__(self, prog: str) -> None:
-        try:
-            width = os.get_terminal_size().columns
-        except OSError:
-            width = 80
-        super().__init__(prog, width=max(width - 2, 40))
+_Parser = Parser
+"""base.cli's parser: a usage error raises ``UsageError``, which ``main`` reports our
+way (JSON when asked) as ``BAD_INPUT``, still exit 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,7 +143,7 @@ def main(argv: Sequence[str] | None = None, more: Mapping[str, Handler] | None =
     want_json = "--json" in argv
     catalogue = Catalogue(detect_language(_peek_lang(argv)))
     try:
-        args = build_parser().parse_args(_text_after_dashdash(argv))
+        args = _parse(argv)
         catalogue = Catalogue(detect_language(getattr(args, "lang", None)))
         data_dir = str(getattr(args, "data_dir", None) or _default_data_dir())
         handlers: dict[str | None, Handler] = {
@@ -163,8 +153,8 @@ def main(argv: Sequence[str] | None = None, more: Mapping[str, Handler] | None =
             "lookup": _lookup,
             "scan": _scan,
             None: _ui,
-            **(more or {}),
         }
+        handlers.update(more or {})
         handler = handlers.get(args.command)
         if handler is None:
             raise CliError(
@@ -183,6 +173,13 @@ def main(argv: Sequence[str] | None = None, more: Mapping[str, Handler] | None =
             raise
         _report_error("INTERNAL", f"{type(exc).__name__}: {exc}", catalogue, want_json)
         return EXIT_UNEXPECTED
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    try:
+        return build_parser().parse_args(_text_after_dashdash(argv))
+    except UsageError as exc:
+        raise CliError("BAD_INPUT", exc.message) from None
 
 
 def run() -> NoReturn:
@@ -246,13 +243,13 @@ def _default_data_dir() -> str:
 
 
 def _report_error(code: str, detail: str, catalogue: Catalogue, want_json: bool) -> None:
-    from terminal.render import error_json
+    from terminal.render import error_json, printable
 
     message = catalogue.text(f"error.{code}", detail=detail)
     if want_json:
         _print_json(error_json(code, message))
     else:
-        print(f"vicheck: {message}", file=sys.stderr)
+        print(f"vicheck: {printable(message)}", file=sys.stderr)
 
 
 def _print_json(obj: Any) -> None:
@@ -260,7 +257,7 @@ def _print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def _load_config(data_dir: str) -> Any:
+def _load_config(data_dir: str) -> Config:
     from terminal.config import Config, ConfigError, NotInitialised
 
     try:
@@ -271,7 +268,7 @@ def _load_config(data_dir: str) -> Any:
         raise CliError("BAD_INPUT", str(exc)) from None
 
 
-def _clock(args: argparse.Namespace) -> Any:
+def _clock(args: argparse.Namespace) -> Clock:
     from terminal.clock import BadTime, Clock
 
     if args.at is None:
@@ -282,7 +279,7 @@ def _clock(args: argparse.Namespace) -> Any:
         raise CliError("BAD_INPUT", str(exc)) from None
 
 
-def _checker(args: argparse.Namespace, data_dir: str) -> Any:
+def _checker(args: argparse.Namespace, data_dir: str) -> Checker:
     from cache.store import Store, StoreError
     from terminal.verdict import Checker
 
@@ -295,7 +292,7 @@ def _checker(args: argparse.Namespace, data_dir: str) -> Any:
     return Checker(store, config.feeds, clock)
 
 
-def _emit_result(result: Any, args: argparse.Namespace, catalogue: Catalogue) -> int:
+def _emit_result(result: CheckResult, args: argparse.Namespace, catalogue: Catalogue) -> int:
     from terminal.render import result_json, result_text
 
     if args.json:
@@ -407,7 +404,7 @@ def _configure(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) ->
     except (NotInitialised, ConfigError):
         previous = None
     try:
-        writer = CacheWriter(data_dir)
+        writer = CacheWriter(Path(data_dir))
     except OSError as exc:
         raise CliError("BAD_INPUT", f"cannot create the data dir {data_dir}: {exc}") from None
     try:
@@ -441,7 +438,7 @@ def _reset_clock_floor(args: argparse.Namespace, data_dir: str, catalogue: Catal
     _load_config(data_dir)  # only an initialised data dir has a floor worth resetting
     now = time.time()
     try:
-        writer = CacheWriter(data_dir)
+        writer = CacheWriter(Path(data_dir))
     except (OSError, sqlite3.Error) as exc:
         raise CliError("BAD_INPUT", f"cannot open the cache in {data_dir}: {exc}") from None
     try:
@@ -475,22 +472,14 @@ def _sync(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     import time
 
     from cache.sync import sync
+    from terminal.render import sync_report_lines
 
     config = _load_config(data_dir)
-    report = sync(data_dir, config.server, config.root_key, config.feeds, time.time)
+    report = sync(Path(data_dir), config.server, config.root_key, config.feeds, time.time)
     if args.json:
         _print_json(report.to_json())
     else:
-        t = catalogue.text
-        trust = report.trust_list
-        line = f"{t('label.trust_list')}: {t('sync.' + trust.status)} v{trust.version}"
-        print(line + (f" ({trust.error})" if trust.error else ""))
-        for feed in report.feeds:
-            line = (
-                f"{t('label.feed')} {feed.feed}: {t('sync.' + feed.status)}"
-                f" {feed.from_version} -> {feed.to_version} ({feed.method}, {feed.bytes} B)"
-            )
-            print(line + (f" ({feed.error})" if feed.error else ""))
+        print("\n".join(sync_report_lines(report, catalogue, detailed=True)))
     return EXIT_OK if report.ok else EXIT_SYNC_FAILED
 
 
@@ -524,6 +513,8 @@ def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
                 _print_json({**result_json(outcome.result, catalogue), "source": outcome.label})
             else:
                 print(f"== {outcome.label}\n{result_text(outcome.result, catalogue)}", flush=True)
+    except SourceError as exc:  # a single picture that cannot be read (or is a bomb)
+        raise CliError("BAD_INPUT", str(exc)) from None
     finally:
         source.close()
     return worst if found else EXIT_USAGE
@@ -541,14 +532,14 @@ def _ui(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     factory = None
     if camera is not None:
 
-        def factory() -> Any:
+        def factory() -> FrameSource:
             from terminal.scan.sources import open_source
 
             return open_source(camera)
 
     app = make_app(
         config,
-        data_dir,
+        Path(data_dir),
         Clock(),
         factory,
         catalogue,

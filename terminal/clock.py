@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import NamedTuple
 
+from base.cli import BadTime, parse_iso_time
 
-class BadTime(ValueError):
-    """A ``--at`` value that is not ISO 8601 with an offset."""
+__all__ = ["BadTime", "Clock"]
 
 
 class Clock(NamedTuple):
@@ -34,15 +33,5 @@ class Clock(NamedTuple):
 
     @classmethod
     def parse_at(cls, text: str) -> Clock:
-        return cls(at=parse_iso(text))
-
-
-def parse_iso(text: str) -> float:
-    """ISO 8601 with an explicit offset (``+08:00`` or ``Z``), as epoch seconds."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise BadTime(f"{text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise BadTime(f"{text!r} has no UTC offset (add +08:00 or Z)")
-    return moment.timestamp()
+        """The clock of ``--at``; ``BadTime`` when ``text`` is not ISO 8601 with an offset."""
+        return cls(at=parse_iso_time(text))

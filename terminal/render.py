@@ -4,11 +4,26 @@ person reads at a glance, in the terminal's language."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keys.fields import CST, civil_from_days
 from terminal.strings import Catalogue
 from terminal.verdict import CheckResult
+
+if TYPE_CHECKING:  # cache.sync imports httpx: never on the check path
+    from cache.sync import SyncReport
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+"""C0, DEL and C1 controls, each shown as its ``\\xNN`` escape."""
+
+
+def printable(text: str) -> str:
+    """Outside text (an issuer, a server's error) as it may reach a terminal: every
+    control character shown as ``\\xNN``, so none can move the cursor, erase a line or
+    print a fake verdict over the real one. JSON needs no such care (it escapes C0
+    itself, and C1 stays data)."""
+    return text.translate(_CONTROLS)
 
 
 def iso(t: float) -> str:
@@ -74,24 +89,42 @@ def result_text(result: CheckResult, catalogue: Catalogue) -> str:
     if plate:
         kind = f" ({result.plate_type})" if result.plate_type else ""
         lines.append(f"{t('label.plate')}: {plate}{kind}    {t('label.compare')}")
-    months = [m for m in _months(result) if m]
-    if months:
-        lines.append(f"{t('label.valid_through')}: {max(months)}")
+    if result.valid_through:
+        lines.append(f"{t('label.valid_through')}: {result.valid_through}")
     lines += [
         f"  - [{t('severity.' + r.severity.label)}] {catalogue.reason(r.code)}"
         for r in result.reasons
     ]
     if result.certificate is not None:
-        lines.append(f"{t('label.issuer')}: {result.certificate.issuer}")
+        lines.append(f"{t('label.issuer')}: {printable(result.certificate.issuer)}")
     lines.append(f"{t('label.checked_at')}: {iso(result.checked_at)}")
     return "\n".join(lines)
 
 
-def _months(result: CheckResult) -> list[str | None]:
-    months: list[str | None] = [v.valid_through for v in result.vehicles]
-    if result.certificate is not None:
-        months.append(result.certificate.valid_through)
-    return months
+def sync_report_lines(report: SyncReport, catalogue: Catalogue, detailed: bool) -> list[str]:
+    """What a sync did, a line for the trust list and one per feed: ``vicheck sync``
+    prints the ``detailed`` lines (versions from and to, method, bytes), the sync
+    screen the short ones (the new version) above its freshness summary."""
+    t = catalogue.text
+    trust = report.trust_list
+    lines = [
+        f"{t('label.trust_list')}: {t('sync.' + trust.status)} v{trust.version}"
+        + _error(trust.error)
+    ]
+    for feed in report.feeds:
+        if detailed:
+            line = (
+                f"{t('label.feed')} {feed.feed}: {t('sync.' + feed.status)}"
+                f" {feed.from_version} -> {feed.to_version} ({feed.method}, {feed.bytes} B)"
+            )
+        else:
+            line = f"{feed.feed}: {t('sync.' + feed.status)} v{feed.to_version}"
+        lines.append(line + _error(feed.error))
+    return lines
+
+
+def _error(error: str | None) -> str:
+    return f" ({printable(error)})" if error else ""
 
 
 def error_json(code: str, message: str) -> dict[str, Any]:

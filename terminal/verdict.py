@@ -36,6 +36,12 @@ class CheckResult(NamedTuple):
     checked_at: float
     plate: str | None = None
     plate_type: str | None = None
+    valid_through: str | None = None
+    """The month to show as the validity, the one value the text, the card and the
+    verdict agree on: for a certificate, SPEC 6.1 step 8's effective validity (the
+    certificate and the records of covering full feeds); for a lookup (6.2), the
+    latest among the vehicles' records in covering full feeds. Hotlist records never
+    count (SPEC 1.1): a vehicle known only from a hotlist has none to show."""
 
 
 class _Reasons:
@@ -55,11 +61,19 @@ class _Reasons:
         vehicles: Sequence[VehicleRecord] = (),
         plate: str | None = None,
         plate_type: str | None = None,
+        valid_through: str | None = None,
     ) -> CheckResult:
         worst = max(self._by_code.values(), default=Severity.NONE)
         items = tuple(Reason(c, s) for c, s in self._by_code.items())
         return CheckResult(
-            Verdict.for_worst(worst), items, certificate, tuple(vehicles), now, plate, plate_type
+            Verdict.for_worst(worst),
+            items,
+            certificate,
+            tuple(vehicles),
+            now,
+            plate,
+            plate_type,
+            valid_through,
         )
 
 
@@ -113,7 +127,9 @@ class Checker:
                     found.add(problem, Severity.INVALID if fresh else Severity.CHECK)
                 else:
                     found.add(problem)
-            return found.result(now, cert)
+            # Not authentic enough to look the vehicle up: only the certificate's
+            # own month, as it reads, is there to show.
+            return found.result(now, cert, valid_through=cert.valid_through if cert else None)
         states = view.feed_states(self.feeds)
         any_hotlist_fresh = any(s.is_hotlist and s.is_fresh(now) for s in states)
         records, covering = self._status(
@@ -127,15 +143,12 @@ class Checker:
         )
         # Step 8: the latest validity among the certificate and the records found in
         # covering full feeds (a hotlist record never extends validity, SPEC 1.1).
-        months = [
-            cert.valid_through,
-            *(r.valid_through for r in records if r.valid_through and r.feed in covering),
-        ]
-        if month_end(max(months)) <= now:
+        effective = max([cert.valid_through, *_covered_months(records, covering)])
+        if month_end(effective) <= now:
             found.add(R.EXPIRED)
         elif month_end(cert.valid_through) <= now:
             found.add(R.SUPERSEDED)
-        return found.result(now, cert, records, cert.plate, cert.plate_type)
+        return found.result(now, cert, records, cert.plate, cert.plate_type, effective)
 
     def _lookup(self, plate: str, plate_type: str | None, view: CacheView) -> CheckResult:
         now = self.clock.now(view.clock_floor)
@@ -153,7 +166,8 @@ class Checker:
                 months.append(r.valid_through)
         if any(not months or month_end(max(months)) <= now for months in by_vehicle.values()):
             found.add(R.EXPIRED)
-        return found.result(now, None, records, plate, plate_type)
+        latest = max(_covered_months(records, covering), default=None)
+        return found.result(now, None, records, plate, plate_type, latest)
 
     def _status(
         self,
@@ -190,3 +204,9 @@ class Checker:
                 if letter != "A":
                     found.add(R.STATUS_PREFIX + letter, R.status_severity(letter))
         return records, covered
+
+
+def _covered_months(records: Sequence[VehicleRecord], covering: frozenset[str]) -> list[str]:
+    """The validity months of the records found in covering full feeds (nulls aside):
+    the only records whose validity counts (a hotlist's never does, SPEC 1.1)."""
+    return [r.valid_through for r in records if r.valid_through and r.feed in covering]

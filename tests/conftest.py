@@ -18,6 +18,13 @@ def world(tmp_path: Path) -> Iterator[World]:
         yield w
 
 
+@pytest.fixture(scope="module")
+def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The standard world, synced once per module, for the many checks that only read it."""
+    with synced_world(tmp_path_factory.mktemp("shared")) as w:
+        yield w
+
+
 @pytest.fixture
 def empty_world(tmp_path: Path) -> Iterator[World]:
     """A served directory with nothing published and no terminal initialised yet."""

@@ -26,50 +26,31 @@ from central.generate import generate_into
 from central.issue import issue
 from central.keysconfig import publish_trust_list
 from central.publish import FeedSpec, PublishSettings, publish
-from central.quickstart import ConfigKey, keys_toml
 from central.registry import Registry, RegistryVehicle
 from central.serve import StaticServer
+from devkit.clock import DAY, YEAR
+from devkit.keys import Pki, Seeds
 from feeds.model import KIND_FULL, KIND_HOTLIST
 from keys.certificate import Certificate, issue_certificate
 from keys.fields import month_of
-from keys.keypair import KeyPair
 from terminal.clock import Clock
 from terminal.config import Config
 from terminal.strings import Catalogue
-from terminal.verdict import Checker
+from terminal.verdict import Checker, CheckResult
 
-DAY = 86400
-YEAR = 365 * DAY
 SEED = 2026
 FEEDS = (FeedSpec("gx", KIND_FULL, ("桂",)), FeedSpec("hot", KIND_HOTLIST, ("*",)))
 
 
-class DemoKeys:
-    """Deterministic demo keys, so demo certificates stay valid across runs."""
-
-    def __init__(self) -> None:
-        self.root = KeyPair.from_seed(b"vicheck demo root")
-        self.gui = KeyPair.from_seed(b"vicheck demo cert gui")
-        self.yue = KeyPair.from_seed(b"vicheck demo cert yue")
-        self.feed = KeyPair.from_seed(b"vicheck demo feed")
-        self.forger = KeyPair.from_seed(b"not a trusted key")
-
-    def write(self, home: Path, now: int) -> Path:
-        """The key files and keys.toml of a central home; returns the keys.toml path."""
-        (home / "keys").mkdir(parents=True)
-        for name in ("root", "gui", "yue", "feed"):
-            pair: KeyPair = getattr(self, name)
-            pair.save(home / "keys" / f"{name}.key")
-            (home / "keys" / f"{name}.pub").write_text(pair.public.hex() + "\n")
-        keys = [
-            ConfigKey("桂-cert", "keys/gui.pub", "cert", ("桂",)),
-            ConfigKey("粤-cert", "keys/yue.pub", "cert", ("粤",)),
-            ConfigKey("feed", "keys/feed.pub", "feed", ("*",), ("桂",)),
-        ]
-        config = home / "keys.toml"
-        text = keys_toml("keys/root.key", keys, str(now - 5 * YEAR), str(now + 5 * YEAR))
-        config.write_text(text, encoding="utf-8")
-        return config
+DEMO_SEEDS = Seeds(
+    root=b"vicheck demo root",
+    gui=b"vicheck demo cert gui",
+    yue=b"vicheck demo cert yue",
+    feed=b"vicheck demo feed",
+    forger=b"not a trusted key",
+)
+"""The demo's own keys, so demo certificates stay valid across runs (and never
+verify against a test world's)."""
 
 
 def a_year_on(now: int) -> str:
@@ -99,7 +80,7 @@ def showcase(now: int) -> list[RegistryVehicle]:
 class Showcase(NamedTuple):
     label: str
     plate: str
-    key: str  # the DemoKeys attribute that signs it
+    key: str  # the Pki attribute that signs it
     issued_days_ago: int
 
 
@@ -113,10 +94,10 @@ SHOWCASE_CODES = [
 ]
 
 
-def build_central(home: Path, keys: DemoKeys, now: int, vehicles: int) -> list[tuple[str, str]]:
+def build_central(home: Path, keys: Pki, now: int, vehicles: int) -> list[tuple[str, str]]:
     """Run the central side; returns (what it shows, QR text) for the showcase codes."""
     public = home / "public"
-    publish_trust_list(keys.write(home, now), public / "trustlist.cose", now - DAY)
+    publish_trust_list(keys.write_central_home(home, now), public / "trustlist.cose", now - DAY)
     with Registry(home / "registry.db") as registry:
         generate_into(registry, "桂", vehicles, SEED, month_of(now))
         registry.put(showcase(now))
@@ -142,7 +123,7 @@ def build_central(home: Path, keys: DemoKeys, now: int, vehicles: int) -> list[t
     return [(label, done.text) for label, done in issued.items()] + [("forged", forged(keys, now))]
 
 
-def forged(keys: DemoKeys, now: int) -> str:
+def forged(keys: Pki, now: int) -> str:
     """A code for 桂A12345 signed by a key no trust list names."""
     claims = Certificate(
         "桂A车管所", now - 30 * DAY, b"demo-forged-1", "桂A12345", "02", a_year_on(now), "K33", 1
@@ -154,7 +135,7 @@ def forged(keys: DemoKeys, now: int) -> str:
 def demo_environment(vehicles: int, emit: Callable[[str], None]) -> Iterator[DemoSetup]:
     """Publish, serve, initialise and sync; the server runs until the block ends."""
     now = int(time.time())
-    keys = DemoKeys()
+    keys = Pki(DEMO_SEEDS)
     with tempfile.TemporaryDirectory(prefix="vicheck-demo-") as tmp:
         home = Path(tmp) / "central"
         data_dir = Path(tmp) / "terminal"
@@ -192,7 +173,7 @@ def command(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> in
 
 
 def run_walkthrough(
-    emit: Callable[[str], None], render: Callable[[object], str], vehicles: int
+    emit: Callable[[str], None], render: Callable[[CheckResult], str], vehicles: int
 ) -> int:
     """Check each showcase code and two plates, printing what the officer would see."""
     with demo_environment(vehicles, emit) as setup:

@@ -24,7 +24,8 @@ def zxing_qr(gray: Image) -> list[str]:
     """zxing-cpp, QR only."""
     import zxingcpp
 
-    results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    results = zxingcpp.read_barcodes(gray, formats=qr_only)
     return [r.text for r in results if r.valid and r.text]
 
 
@@ -38,7 +39,7 @@ def opencv_aruco_qr(gray: Image) -> list[str]:
     return _opencv(cv2.QRCodeDetectorAruco(), gray)
 
 
-def _opencv(detector: cv2.QRCodeDetector, gray: Image) -> list[str]:
+def _opencv(detector: cv2.QRCodeDetector | cv2.QRCodeDetectorAruco, gray: Image) -> list[str]:
     try:
         ok, texts, _, _ = detector.detectAndDecodeMulti(gray)
     except cv2.error:

@@ -1,14 +1,17 @@
-"""The scanning loop shared by ``vicheck scan`` and the terminal's scan screen:
-frames in, one outcome per code (or per image without one) out."""
+"""The scanning loop shared by ``vicheck scan`` and the terminal's camera worker:
+frames in, what each frame showed out (``sightings``), and for the command one
+outcome per code (or per image without one) (``scan``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
+
+import numpy as np
 
 from terminal.scan.dedupe import RecentCodes
 from terminal.scan.pipeline import Decoded, LiveCadence, ScanPipeline
-from terminal.scan.sources import FrameSource
+from terminal.scan.sources import Frame, FrameSource
 from terminal.verdict import Checker, CheckResult
 
 NO_CODE_FOUND = "NO_CODE_FOUND"
@@ -20,9 +23,50 @@ class Outcome(NamedTuple):
     """The image's file name or the frame number."""
     result: CheckResult | None
     decoded: Decoded | None
-    error: str | None = None
-    """An error code of SPEC section 7 when there is no result."""
+    error: str = ""
+    """An error code of SPEC section 7 when there is no result; else empty."""
     detail: str = ""
+
+
+class Sighting(NamedTuple):
+    """What one frame showed: no picture, no code, a code seen just before, or a
+    code checked."""
+
+    frame: Frame
+    decoded: Decoded | None
+    """The code read, or None (no code, or no picture: ``frame.image`` is None)."""
+    result: CheckResult | None
+    """The check of a new code; None when there was none or it repeats."""
+
+
+Decode = Callable[[np.ndarray], Decoded | None]
+
+
+def sightings(
+    frames: Iterable[Frame], checker: Checker, decode: Decode, recent: RecentCodes | None
+) -> Iterator[Sighting]:
+    """Every frame decoded and every new code checked, one ``Sighting`` per frame.
+
+    With ``recent``, a code seen within its window is not checked again (a live
+    camera shows the same code for seconds); without it, every code is.
+    """
+    for frame in frames:
+        if frame.image is None:
+            yield Sighting(frame, None, None)
+            continue
+        decoded = decode(frame.image)
+        if decoded is None or (recent is not None and not recent.is_new(decoded.text)):
+            yield Sighting(frame, decoded, None)
+            continue
+        yield Sighting(frame, decoded, checker.verify(decoded.text.strip()))
+
+
+def live_sightings(
+    frames: Iterable[Frame], checker: Checker, pipeline: ScanPipeline, clock: Callable[[], float]
+) -> Iterator[Sighting]:
+    """``sightings`` the way a live camera needs them: the cheap decoders on most
+    frames (``LiveCadence``) and each code checked once per showing."""
+    return sightings(frames, checker, LiveCadence(pipeline).decode, RecentCodes(clock))
 
 
 def scan(
@@ -38,21 +82,17 @@ def scan(
     and frames without a code pass silently. Stills (an image, a directory) are each
     their own question: every one gets an outcome, ``NO_CODE_FOUND`` included.
     """
-    recent = RecentCodes(clock, window)
     repeats = source.live or source_is_video(source)
+    recent = RecentCodes(clock, window) if repeats else None
     decode = LiveCadence(pipeline).decode if source.live else pipeline.decode
-    for frame in source.frames():
-        if frame.image is None:
-            yield Outcome(frame.label, None, None, BAD_INPUT, "not a picture OpenCV can read")
-            continue
-        decoded = decode(frame.image)
-        if decoded is None:
-            if not repeats:
-                yield Outcome(frame.label, None, None, NO_CODE_FOUND, "no QR code found")
-            continue
-        if repeats and not recent.is_new(decoded.text):
-            continue
-        yield Outcome(frame.label, checker.verify(decoded.text.strip()), decoded)
+    for seen in sightings(source.frames(), checker, decode, recent):
+        label = seen.frame.label
+        if seen.frame.image is None:
+            yield Outcome(label, None, None, BAD_INPUT, "not a picture OpenCV can read")
+        elif seen.result is not None:
+            yield Outcome(label, seen.result, seen.decoded)
+        elif seen.decoded is None and not repeats:
+            yield Outcome(label, None, None, NO_CODE_FOUND, "no QR code found")
 
 
 def source_is_video(source: FrameSource) -> bool:

@@ -19,6 +19,8 @@ from typing import NamedTuple, Protocol
 import cv2
 import numpy as np
 
+from terminal.scan.picture import PictureError, picture_size
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 IMAGE_LIMIT = 50 * 1024 * 1024
 """The largest picture file read: a phone photo of a QR code is a few MB; reading
@@ -190,7 +192,14 @@ def read_image(path: Path) -> np.ndarray:
         data = _read_regular(fd, path)
     finally:
         os.close(fd)
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    try:
+        picture_size(data)  # a decompression bomb is refused before it is decoded
+    except PictureError as exc:
+        raise SourceError(f"{path}: {exc}") from None
+    try:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        image = None
     if image is None:
         raise SourceError(f"{path} is not a picture OpenCV can read")
     return image
@@ -230,17 +239,27 @@ def open_source(spec: str, width: int = 1280, height: int = 720) -> FrameSource:
         if int(spec) > CAMERA_INDEX_MAX:
             raise SourceError(f"camera index {spec} is over {CAMERA_INDEX_MAX}")
         return CameraSource(int(spec), width, height)
-    path = Path(spec)
+    mode = _mode(spec)
+    if stat.S_ISCHR(mode):
+        return CameraSource(spec, width, height)
+    return _open_path(spec, mode)
+
+
+def _mode(spec: str) -> int:
+    """The file mode of the path ``spec``; ``SourceError`` saying why there is none."""
     try:
-        mode = path.stat().st_mode
+        return Path(spec).stat().st_mode
     except (FileNotFoundError, ValueError):  # ValueError: a NUL in the path
         if spec.startswith("/dev/"):  # a camera unplugged: say it the camera's way
             raise SourceError(f"cannot open camera {spec}") from None
         raise SourceError(f"no such source: {spec}") from None
     except OSError as exc:
         raise SourceError(f"cannot read {spec}: {exc.strerror or exc}") from None
-    if stat.S_ISCHR(mode):
-        return CameraSource(spec, width, height)
+
+
+def _open_path(spec: str, mode: int) -> FrameSource:
+    """A directory, an image or a video; any other kind of file is refused."""
+    path = Path(spec)
     if stat.S_ISDIR(mode):
         return DirectorySource(path)
     if not stat.S_ISREG(mode):

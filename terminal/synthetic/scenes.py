@@ -63,8 +63,8 @@ def _place(
     pw2, ph2 = int(pw * scale), int(ph * scale)
     x0 = int(rng.integers(0, max(1, w - pw2)))
     y0 = int(rng.integers(0, max(1, h - ph2)))
-    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    dst = np.float32([[x0, y0], [x0 + pw2, y0], [x0 + pw2, y0 + ph2], [x0, y0 + ph2]])
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+    dst = np.array([[x0, y0], [x0 + pw2, y0], [x0 + pw2, y0 + ph2], [x0, y0 + ph2]], np.float32)
     dst += rng.uniform(-corners_jitter, corners_jitter, dst.shape).astype(np.float32) * pw2
     matrix = cv2.getPerspectiveTransform(src, dst)
     warped = cv2.warpPerspective(patch.astype(np.float32), matrix, (w, h), borderValue=-1)
@@ -73,7 +73,8 @@ def _place(
 
 
 def _finish(image: Image) -> Image:
-    return np.clip(image, 0, 255).astype(np.uint8)
+    clipped: Image = np.clip(image, 0, 255)
+    return clipped.astype(np.uint8)
 
 
 def _phone(qr: Image, dark: bool = False, brightness: float = 1.0) -> Image:
@@ -170,7 +171,10 @@ def screenshot_jpeg(text: str, rng: np.random.Generator, size: tuple[int, int]) 
     for _ in range(2):  # forwarded twice, recompressed each time
         quality = int(rng.integers(12, 30))
         _, data = cv2.imencode(".jpg", _finish(shot), [cv2.IMWRITE_JPEG_QUALITY, quality])
-        shot = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE).astype(np.float32)
+        decoded = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+        if decoded is None:  # cannot happen for bytes imencode just wrote
+            raise ValueError("the JPEG just encoded does not decode")
+        shot = decoded.astype(np.float32)
     return _finish(_place(_canvas(size, rng), shot, rng, 0.0))
 
 
@@ -205,11 +209,11 @@ def small_far(text: str, rng: np.random.Generator, size: tuple[int, int]) -> Ima
 def motion_blur(text: str, rng: np.random.Generator, size: tuple[int, int]) -> Image:
     frame = _place(_canvas(size, rng), _phone(qr_image(text, 5)), rng, 0.03)
     length = int(rng.integers(8, 14))
-    kernel = np.zeros((length, length), np.float32)
-    kernel[length // 2, :] = 1.0 / length
+    line = np.zeros((length, length), np.float32)
+    line[length // 2, :] = 1.0 / length
     matrix = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), rng.uniform(0, 180), 1)
-    kernel = cv2.warpAffine(kernel, matrix, (length, length))
-    kernel /= max(kernel.sum(), 1e-6)
+    turned = cv2.warpAffine(line, matrix, (length, length))
+    kernel = (turned / max(float(turned.sum()), 1e-6)).astype(np.float32)
     return _finish(cv2.filter2D(frame, -1, kernel))
 
 

@@ -14,23 +14,26 @@ server errors, file names and certificate fields are shown exactly as they are, 
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.events import Resize
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from cache.store import Store
+from cache.sync import SyncEvent
 from keys.fields import PROVINCES
 from terminal.clock import Clock
 from terminal.config import Config
+from terminal.freshness import DataAge, Freshness, data_age, freshness, status_lines
 from terminal.scan.sources import FrameSource
 from terminal.strings import Catalogue
 from terminal.tui.card import VerdictCard
@@ -59,8 +62,10 @@ class TooSmall(ModalScreen[None]):
 class VicheckApp(App[None]):
     CSS_PATH = "vicheck.tcss"
     ENABLE_COMMAND_PALETTE = False
-    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (60, "-wide")]
-    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (26, "-tall")]
+    # Not annotated ClassVar: App declares them ``ClassVar[...] | None``, which mypy
+    # reads as instance variables a ClassVar may not override.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (26, "-tall")]  # noqa: RUF012
 
     def __init__(
         self,
@@ -108,7 +113,9 @@ class VicheckApp(App[None]):
         return None
 
     def get_default_screen(self) -> ScanScreen:
-        return ScanScreen()
+        return ScanScreen(
+            self.catalogue, self.data_age, self.monotonic, self.check_code, self.scanner_state
+        )
 
     def on_mount(self) -> None:
         for theme in THEMES:
@@ -120,37 +127,57 @@ class VicheckApp(App[None]):
         self.bind("f3", "show_history", description=t("ui.key.history"))
         self.bind("f5", "sync", description=t("ui.key.sync"))
         self.bind("f9", "show_status", description=t("ui.key.status"))
-        self.bind("escape", "back", description=t("ui.key.back"))
+        # Not "back": App.action_back is Textual's own (an async action of its own).
+        self.bind("escape", "close_screen", description=t("ui.key.back"))
         self.bind("ctrl+q", "quit", description=t("ui.key.quit"))
         if self.frame_source is not None:
             self.run_camera()
         if self.shift_start:
-            self.push_screen(SyncScreen(shift_start=True))
+            self.push_screen(self._sync_screen(shift_start=True))
 
     # --- navigation -------------------------------------------------------------
 
-    def _switch_to(self, screen_type: type, factory: Callable[[], object]) -> None:
+    def _switch_to(self, factory: Callable[[], Screen[Any]] | None) -> None:
+        """Back to the scan screen, then (unless ``factory`` is None) onto a new screen."""
         while len(self.screen_stack) > 1 and not isinstance(self.screen, ScanScreen):
             self.pop_screen()
-        if screen_type is not ScanScreen:
-            self.push_screen(factory())  # type: ignore[arg-type]
+        if factory is not None:
+            self.push_screen(factory())
 
     def action_show_scan(self) -> None:
-        self._switch_to(ScanScreen, ScanScreen)
+        self._switch_to(None)
 
     def action_show_lookup(self) -> None:
-        self._switch_to(LookupScreen, LookupScreen)
+        self._switch_to(lambda: LookupScreen(self.catalogue, self.home_province, self.check_plate))
 
     def action_show_history(self) -> None:
-        self._switch_to(HistoryScreen, HistoryScreen)
+        self._switch_to(
+            lambda: HistoryScreen(
+                self.catalogue, self.history, lambda result: self.show_card(result, timeout=0)
+            )
+        )
 
     def action_show_status(self) -> None:
-        self._switch_to(StatusScreen, StatusScreen)
+        self._switch_to(lambda: StatusScreen(self.catalogue, self.status_lines()))
 
     def action_sync(self) -> None:
-        self._switch_to(SyncScreen, SyncScreen)
+        self._switch_to(self._sync_screen)
 
-    def action_back(self) -> None:
+    def _sync_screen(self, shift_start: bool = False) -> SyncScreen:
+        return SyncScreen(
+            self.catalogue,
+            self.config.feeds,
+            self.freshness,
+            self.start_sync,
+            self._set_officer,
+            shift_start,
+        )
+
+    def _set_officer(self, officer: str) -> None:
+        self.officer = officer
+
+    def action_close_screen(self) -> None:
+        """Escape: close the screen on top, never the scan screen under them all."""
         if len(self.screen_stack) > 1:
             self.pop_screen()
 
@@ -184,29 +211,22 @@ class VicheckApp(App[None]):
     @work(thread=True, exclusive=True, group="camera", exit_on_error=False)
     def run_camera(self) -> None:
         """The long-lived camera loop: frames in, messages out, device released on exit."""
-        from terminal.scan.dedupe import RecentCodes
-        from terminal.scan.pipeline import LiveCadence, ScanPipeline
+        from terminal.scan.pipeline import ScanPipeline
+        from terminal.scan.scanner import live_sightings
 
         assert self.frame_source is not None
         source = self.frame_source()
         self.camera_name = source.name
-        pipeline = LiveCadence(ScanPipeline())
-        recent = RecentCodes(time.monotonic)
+        # Whatever the source, the camera is live: each code once per showing.
+        running = itertools.takewhile(lambda _: not self._camera_stop.is_set(), source.frames())
         try:
-            for frame in source.frames():
-                if self._camera_stop.is_set():
-                    break
-                if frame.image is None:
+            for seen in live_sightings(running, self.checker, ScanPipeline(), time.monotonic):
+                if seen.frame.image is None:
                     continue
-                decoded = pipeline.decode(frame.image)
-                if decoded is None:
-                    self.post_message(ScannerState("ui.scan.idle"))
-                    continue
-                self.post_message(ScannerState("ui.scan.reading"))
-                if not recent.is_new(decoded.text):
-                    continue
-                result = self.checker.verify(decoded.text.strip())
-                self.post_message(Checked(result, "code", result.checked_at))
+                state = "ui.scan.idle" if seen.decoded is None else "ui.scan.reading"
+                self.post_message(ScannerState(state))
+                if seen.result is not None:
+                    self.post_message(Checked(seen.result, "code", seen.result.checked_at))
         finally:
             source.close()
 
@@ -214,7 +234,7 @@ class VicheckApp(App[None]):
         self.scanner_state = message.state
         for screen in self.screen_stack:
             if isinstance(screen, ScanScreen):
-                screen.show_state(message.state)
+                screen.scanner_state = message.state
 
     # --- sync -----------------------------------------------------------------------
 
@@ -231,9 +251,13 @@ class VicheckApp(App[None]):
             self.config.root_key,
             self.config.feeds,
             time.time,
-            listener=lambda event: self.post_message(SyncProgress(event)),
+            listener=self._post_progress,
         )
         self.post_message(SyncFinished(report))
+
+    def _post_progress(self, event: SyncEvent) -> None:
+        """The sync's listener, on the worker's thread: a message, never a widget."""
+        self.post_message(SyncProgress(event))
 
     def on_sync_progress(self, message: SyncProgress) -> None:
         for screen in self.screen_stack:
@@ -250,18 +274,19 @@ class VicheckApp(App[None]):
 
     # --- state shown everywhere ---------------------------------------------------
 
-    def data_age(self) -> tuple[str, bool]:
+    def freshness(self) -> Freshness:
+        """The cache's freshness now, for the subscribed feeds."""
+        return freshness(self.store.view(), self.config.feeds, self.clock)
+
+    def data_age(self) -> DataAge:
         """The status line: how old the data is, and whether anything is stale."""
-        view = self.store.view()
-        now = self.clock.now(view.clock_floor)
-        states = view.feed_states(self.config.feeds)
-        if not states or view.trust_list is None:
-            return self.t("ui.status.never"), True
-        stale = not view.trust_list.is_fresh(now) or any(not s.is_fresh(now) for s in states)
-        if stale:
-            return self.t("ui.status.stale"), True
-        oldest = min(s.generated_at for s in states)
-        return self.t("ui.status.fresh", age=self.catalogue.age(now - oldest)), False
+        return data_age(self.freshness(), self.catalogue)
+
+    def status_lines(self) -> list[str]:
+        """What the status screen shows, as of now."""
+        state = self.freshness()
+        behind = self.clock.behind(state.clock_floor)
+        return status_lines(state, self.catalogue, self.config.server, behind, self.camera_name)
 
     def on_resize(self, event: Resize) -> None:
         """Below 40x20 nothing can be read reliably: say so instead of a broken layout."""

@@ -35,9 +35,6 @@ class VerdictCard(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         t = self.catalogue.text
         result = self.result
-        months = [v.valid_through for v in result.vehicles if v.valid_through]
-        if result.certificate is not None:
-            months.append(result.certificate.valid_through)
         with Vertical(id="card"):
             yield Static(
                 f"{self.catalogue.verdict(result.verdict.name)}  {result.verdict.name}",
@@ -48,8 +45,8 @@ class VerdictCard(ModalScreen[None]):
                 yield Static(spaced(result.plate), id="plate", markup=False)
                 yield Static(t("label.compare"), id="compare", markup=False)
             yield Static(
-                t("ui.card.valid_through", month=max(months))
-                if months
+                t("ui.card.valid_through", month=result.valid_through)
+                if result.valid_through
                 else t("ui.card.no_validity"),
                 id="validity",
                 markup=False,

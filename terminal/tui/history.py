@@ -5,6 +5,7 @@ Every cell is a ``Text``: nothing shown here is parsed as markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from terminal.render import iso
+from terminal.strings import Catalogue
 from terminal.verdict import CheckResult
 
 
@@ -23,20 +25,33 @@ class HistoryEntry(NamedTuple):
 
 
 class HistoryScreen(Screen[None]):
+    """Handed the shift's checks (oldest first) and where a chosen one is shown."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        history: Sequence[HistoryEntry],
+        show_result: Callable[[CheckResult], None],
+    ) -> None:
+        super().__init__()
+        self.catalogue = catalogue
+        self.history = history
+        self.show_result = show_result
+
     def compose(self) -> ComposeResult:
-        t = self.app.t  # type: ignore[attr-defined]
-        if not self.app.history:  # type: ignore[attr-defined]
+        t = self.catalogue.text
+        if not self.history:
             yield Static(t("ui.history.empty"), id="history-empty", markup=False)
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        t = self.app.t  # type: ignore[attr-defined]
-        catalogue = self.app.catalogue  # type: ignore[attr-defined]
+        catalogue = self.catalogue
+        t = catalogue.text
         table = self.query_one(DataTable)
         columns = (t("ui.history.time"), t("label.plate"), "", t("ui.history.kind"))
         table.add_columns(*(Text(c) for c in columns))
-        for index, entry in reversed(list(enumerate(self.app.history))):  # type: ignore[attr-defined]
+        for index, entry in reversed(list(enumerate(self.history))):
             cells = (
                 iso(entry.at)[11:19],
                 entry.result.plate or "-",
@@ -48,5 +63,5 @@ class HistoryScreen(Screen[None]):
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        entry = self.app.history[int(event.row_key.value or 0)]  # type: ignore[attr-defined]
-        self.app.show_card(entry.result, timeout=0)  # type: ignore[attr-defined]
+        entry = self.history[int(event.row_key.value or 0)]
+        self.show_result(entry.result)

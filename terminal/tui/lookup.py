@@ -6,7 +6,8 @@ verdict card as a scan.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from keys.fields import PROVINCES, is_plate_type, is_valid_plate, normalize_plate
+from terminal.strings import Catalogue
 
 DIGIT_KEYS = "1234567890"
 
@@ -28,38 +30,56 @@ def province_order(home: str | None) -> str:
 
 
 class PlateInput(Input):
-    """The plate field: while it is empty, a digit picks a province instead."""
+    """The plate field: while it is empty, a digit picks a province instead
+    (``pick_province`` gets the digit's index)."""
+
+    def __init__(self, pick_province: Callable[[int], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pick_province = pick_province
 
     async def _on_key(self, event: Key) -> None:
         if not self.value and event.character is not None and event.character in DIGIT_KEYS:
             event.stop()
             event.prevent_default()
-            self.screen.action_province(DIGIT_KEYS.index(event.character))  # type: ignore[attr-defined]
+            self.pick_province(DIGIT_KEYS.index(event.character))
             return
         await super()._on_key(event)
 
 
 class LookupScreen(Screen[None]):
+    """Handed the catalogue, the home province (first in the grid) and where a
+    valid plate goes to be looked up."""
+
     BINDINGS: ClassVar = [
         Binding(d, f"province({i})", show=False) for i, d in enumerate(DIGIT_KEYS)
     ]
 
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        home_province: str | None,
+        submit_plate: Callable[[str, str | None], None],
+    ) -> None:
+        super().__init__()
+        self.catalogue = catalogue
+        self.order = province_order(home_province)
+        self.submit_plate = submit_plate
+
     def compose(self) -> ComposeResult:
-        t = self.app.t  # type: ignore[attr-defined]
-        order = province_order(self.app.home_province)  # type: ignore[attr-defined]
+        t = self.catalogue.text
+        order = self.order
         with Vertical(id="lookup-body"):
             yield Static(t("ui.lookup.province"), id="province-hint", markup=False)
             with Grid(id="provinces"):
                 for i, p in enumerate(order):
                     label = f"{DIGIT_KEYS[i]}{p}" if i < len(DIGIT_KEYS) else p
                     yield Button(label, id=f"province-{i}", classes="province")
-            yield PlateInput(placeholder=t("ui.lookup.plate"), id="plate")
+            yield PlateInput(self.action_province, placeholder=t("ui.lookup.plate"), id="plate")
             yield Input(placeholder=t("ui.lookup.type"), id="plate-type", max_length=2)
             yield Static("", id="plate-hint", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.order = province_order(self.app.home_province)  # type: ignore[attr-defined]
         self.query_one("#plate", Input).focus()
 
     def action_province(self, index: int) -> None:
@@ -84,7 +104,7 @@ class LookupScreen(Screen[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "plate":
             return
-        t = self.app.t  # type: ignore[attr-defined]
+        t = self.catalogue.text
         normal = normalize_plate(event.value)
         hint = self.query_one("#plate-hint", Static)
         ok = is_valid_plate(normal)
@@ -98,6 +118,6 @@ class LookupScreen(Screen[None]):
             self.query_one("#plate-type", Input).focus()
             return
         if not is_valid_plate(plate) or (plate_type is not None and not is_plate_type(plate_type)):
-            self.query_one("#plate-hint", Static).update(self.app.t("ui.lookup.invalid"))  # type: ignore[attr-defined]
+            self.query_one("#plate-hint", Static).update(self.catalogue.text("ui.lookup.invalid"))
             return
-        self.app.check_plate(plate, plate_type)  # type: ignore[attr-defined]
+        self.submit_plate(plate, plate_type)

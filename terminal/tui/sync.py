@@ -8,6 +8,7 @@ shows text as it is, never as markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -17,22 +18,42 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from cache.sync import SyncEvent, SyncReport
-from terminal.tui.status import freshness_lines
+from terminal.freshness import Freshness, data_age, freshness_lines
+from terminal.render import sync_report_lines
+from terminal.strings import Catalogue
 
 
 class SyncScreen(Screen[None]):
-    """Runs one sync on mount. With ``shift_start``, asks the officer number first."""
+    """Runs one sync on mount. With ``shift_start``, asks the officer number first.
+
+    Handed the catalogue, the subscribed feeds (a bar each), how to read the cache's
+    freshness, and whom to tell: ``set_officer`` the number typed, ``start_sync`` to
+    run the sync. The app passes progress and the report back (``show_progress``,
+    ``show_report``)."""
 
     BINDINGS: ClassVar = [Binding("f10", "skip", "Skip", show=True)]
 
-    def __init__(self, shift_start: bool = False) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        feeds: Sequence[str],
+        freshness: Callable[[], Freshness],
+        start_sync: Callable[[], None],
+        set_officer: Callable[[str], None],
+        shift_start: bool = False,
+    ) -> None:
         super().__init__()
+        self.catalogue = catalogue
+        self.feeds = tuple(feeds)
+        self.freshness = freshness
+        self.start_sync = start_sync
+        self.set_officer = set_officer
         self.shift_start = shift_start
         self.started = False
         self.bars: dict[str, ProgressBar] = {}
 
     def compose(self) -> ComposeResult:
-        t = self.app.t  # type: ignore[attr-defined]
+        t = self.catalogue.text
         with Vertical(id="sync-body"):
             yield Static(
                 t("ui.shift.title" if self.shift_start else "ui.sync.title"),
@@ -46,7 +67,7 @@ class SyncScreen(Screen[None]):
                     id="shift-hint",
                     markup=False,
                 )
-            for feed in self.app.config.feeds:  # type: ignore[attr-defined]
+            for feed in self.feeds:
                 yield Label(feed, classes="feed-label", markup=False)
                 # Kept by feed id, not queried by a widget id built from it: a feed id
                 # read from config.json need not be a valid CSS identifier.
@@ -62,20 +83,19 @@ class SyncScreen(Screen[None]):
             self.begin()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.app.officer = event.value.strip()  # type: ignore[attr-defined]
+        self.set_officer(event.value.strip())
         self.begin()
 
     def begin(self) -> None:
         if self.started:
             return
         self.started = True
-        self.query_one("#sync-summary", Static).update(self.app.t("ui.sync.running"))  # type: ignore[attr-defined]
-        self.app.start_sync()  # type: ignore[attr-defined]
+        self.query_one("#sync-summary", Static).update(self.catalogue.text("ui.sync.running"))
+        self.start_sync()
 
     def action_skip(self) -> None:
-        t = self.app.t  # type: ignore[attr-defined]
-        text, _ = self.app.data_age()  # type: ignore[attr-defined]
-        self.app.notify(t("ui.sync.offline", age=text), markup=False)
+        age = data_age(self.freshness(), self.catalogue)
+        self.app.notify(self.catalogue.text("ui.sync.offline", age=age.text), markup=False)
         self.app.pop_screen()
 
     def show_progress(self, event: SyncEvent) -> None:
@@ -89,16 +109,9 @@ class SyncScreen(Screen[None]):
 
     def show_report(self, report: SyncReport) -> None:
         """What happened, then how fresh each part of the cache now is."""
-        t = self.app.t  # type: ignore[attr-defined]
-        lines = [
-            f"{t('label.trust_list')}: {t('sync.' + report.trust_list.status)}"
-            f" v{report.trust_list.version}"
-            + (f" ({report.trust_list.error})" if report.trust_list.error else "")
-        ]
-        for feed in report.feeds:
-            line = f"{feed.feed}: {t('sync.' + feed.status)} v{feed.to_version}"
-            lines.append(line + (f" ({feed.error})" if feed.error else ""))
+        t = self.catalogue.text
+        lines = sync_report_lines(report, self.catalogue, detailed=False)
         lines.append(t("ui.sync.done") if report.ok else t("ui.sync.failed", error=""))
         lines.append("")
-        lines += freshness_lines(self.app)
+        lines += freshness_lines(self.freshness(), self.catalogue)
         self.query_one("#sync-summary", Static).update("\n".join(lines))
