@@ -25,6 +25,7 @@ from cache.apply import DOWNLOAD_PREFIX, CacheWriter, Progress, SyncBusy
 from cache.fetch import Fetcher, FetchError
 from cache.trusted import Plan, SyncRefusal, TrustedState
 from feeds.format import FeedFormatError, FileEntry, Manifest
+from feeds.model import is_feed_id
 from keys.wire import SIGNED_LIST_LIMIT
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -257,17 +258,21 @@ class _Session:
         state = self.trusted.feed(feed)
         held = None if state is None else state.version
         fetcher = Fetcher(self.client)
-        workdir = Path(
-            tempfile.mkdtemp(prefix=f"{DOWNLOAD_PREFIX}{feed}-", dir=self.writer.data_dir)
-        )
+        workdir: Path | None = None
         try:
+            if not is_feed_id(feed):  # a hand-edited config.json: never a path or a URL
+                raise FeedFormatError(f"feed id {feed[:40]!r} does not match [a-z0-9-]{{1,32}}")
+            workdir = Path(
+                tempfile.mkdtemp(prefix=f"{DOWNLOAD_PREFIX}{feed}-", dir=self.writer.data_dir)
+            )
             report = self._sync_feed(feed, held, fetcher, workdir)
         except Exception as exc:  # this feed fails alone, the others still sync (SPEC 7)
             # Never BaseException: KeyboardInterrupt and SystemExit stop the sync,
             # and the transactions of cache.apply leave the cache whole either way.
             report = FeedReport(feed, Status.FAILED, held, held, error=_describe(exc))
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
             self.listener(SyncEvent(feed, Stage.DONE))
         report.bytes = fetcher.bytes
         return report

@@ -41,7 +41,7 @@ from typing import Any
 
 from base.private import private_dir, write_private
 from central.errors import KeysConfigError
-from feeds.format import is_feed_id
+from feeds.model import is_feed_id
 from keys.fields import CST, PROVINCES
 from keys.keypair import KeyFileError, KeyPair, kid_of, parse_public_hex
 from keys.trustlist import KeyEntry, TrustListError, build_trust_list, load_trust_list

@@ -34,8 +34,8 @@ from base.private import open_private
 from central.errors import InputError, RegistryError
 from central.keysconfig import refuse_future
 from central.registry import Registry
-from feeds.format import FeedFormatError, FileEntry, ItemChecker, is_feed_id
-from feeds.model import KIND_FULL, KIND_HOTLIST
+from feeds.format import FeedFormatError, FileEntry, ItemChecker
+from feeds.model import KIND_FULL, KIND_HOTLIST, is_feed_id
 from feeds.writer import (
     MANIFEST_NAME,
     Vehicle,

@@ -35,7 +35,6 @@ from keys.fields import MONTH_RE, PLATE_RE, PLATE_TYPE_RE
 from keys.reasons import has_alert
 from keys.wire import SCOPE_ALL, SERIAL_MAX, SERIAL_MIN
 
-FEED_ID_RE: Final = re.compile("[a-z0-9-]{1,32}")
 PATH_RE: Final = re.compile("[A-Za-z0-9._-]+")
 STATUS_RE: Final = re.compile("[A-Z]{1,8}")
 
@@ -60,10 +59,6 @@ class ByteStream(Protocol):
 
 class FeedFormatError(ValueError):
     """A manifest or feed file that does not follow SPEC section 4."""
-
-
-def is_feed_id(text: str) -> bool:
-    return FEED_ID_RE.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

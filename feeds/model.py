@@ -6,6 +6,11 @@ load the feed parser.
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
+FEED_ID_RE: Final = re.compile("[a-z0-9-]{1,32}")
+"""SPEC 4: a feed id. Checked by ``init``, by every sync and by the central side."""
 KIND_FULL = "full"
 KIND_HOTLIST = "hotlist"
 
@@ -18,3 +23,7 @@ def month_index(month: str) -> int:
 def month_text(index: int) -> str:
     year, month = divmod(index, 12)
     return f"{year:04d}-{month + 1:02d}"
+
+
+def is_feed_id(text: str) -> bool:
+    return FEED_ID_RE.fullmatch(text) is not None

@@ -82,8 +82,11 @@ class KeyEntry(NamedTuple):
 
     def covers_scope(self, scope: Iterable[str]) -> bool:
         """SPEC 4.3 step 1: every prefix of a full feed's scope is matched by a covers
-        entry that is ``*`` or that the prefix starts with (so only ``*`` allows ``*``)."""
-        return all(
+        entry that is ``*`` or that the prefix starts with (so only ``*`` allows ``*``).
+
+        A key without covers signs no full feed at all, not even one of empty scope
+        (SPEC 3: "absent means none, so such a key can sign only hotlists")."""
+        return bool(self.covers) and all(
             any(c == SCOPE_ALL or prefix.startswith(c) for c in self.covers) for prefix in scope
         )
 

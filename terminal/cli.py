@@ -12,7 +12,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from base.cli import Parser, UsageError
@@ -385,7 +384,7 @@ def _given(args: argparse.Namespace, name: str) -> bool:
 
 def _configure(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     from cache.apply import CacheWriter
-    from feeds.format import is_feed_id
+    from feeds.model import is_feed_id
     from keys.keypair import KeyFileError, parse_public_hex
     from terminal.config import Config, ConfigError, NotInitialised
 
@@ -404,7 +403,7 @@ def _configure(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) ->
     except (NotInitialised, ConfigError):
         previous = None
     try:
-        writer = CacheWriter(Path(data_dir))
+        writer = CacheWriter(data_dir)
     except OSError as exc:
         raise CliError("BAD_INPUT", f"cannot create the data dir {data_dir}: {exc}") from None
     try:
@@ -438,7 +437,7 @@ def _reset_clock_floor(args: argparse.Namespace, data_dir: str, catalogue: Catal
     _load_config(data_dir)  # only an initialised data dir has a floor worth resetting
     now = time.time()
     try:
-        writer = CacheWriter(Path(data_dir))
+        writer = CacheWriter(data_dir)
     except (OSError, sqlite3.Error) as exc:
         raise CliError("BAD_INPUT", f"cannot open the cache in {data_dir}: {exc}") from None
     try:
@@ -475,7 +474,7 @@ def _sync(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     from terminal.render import sync_report_lines
 
     config = _load_config(data_dir)
-    report = sync(Path(data_dir), config.server, config.root_key, config.feeds, time.time)
+    report = sync(data_dir, config.server, config.root_key, config.feeds, time.time)
     if args.json:
         _print_json(report.to_json())
     else:
@@ -522,6 +521,8 @@ def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
 
 def _ui(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     """The officer's terminal (Textual), on the configured data dir."""
+    from pathlib import Path
+
     from terminal.clock import Clock
     from terminal.tui.app import make_app
 

@@ -61,3 +61,24 @@ def test_unusable_server_url_is_refused_at_init(empty_world: World) -> None:
         data_dir=empty_world.data_dir,
     )
     assert bad.code == 2 and "not an http(s) URL" in bad.err
+
+
+def test_bad_feed_id_in_a_hand_edited_config_fails_that_feed_alone(world: World) -> None:
+    """The review's case: ids like ``x/../../y`` or 300 characters in config.json gave
+    exit 1, the other feeds never synced and nothing was logged."""
+    config = world.data_dir / "config.json"
+    body = json.loads(config.read_text(encoding="utf-8"))
+    bad = ["x/../../y", "a" * 300, "GX"]
+    body["feeds"] = ["gx", *bad, "hot"]
+    config.write_text(json.dumps(body), encoding="utf-8")
+    world.feeds["gx"].publish_delta([Vehicle("桂C22222", "02", "2028-01", "A", "K33")], 1)
+    result = world.sync()
+    assert result.code == 6, result.out + result.err
+    reports = {f["feed"]: f for f in result.json["feeds"]}
+    assert reports["gx"]["status"] == "updated" and reports["hot"]["status"] == "current"
+    for feed in bad:
+        assert reports[feed]["status"] == "failed"
+        assert "does not match" in reports[feed]["error"]
+    assert not [p for p in world.data_dir.parent.rglob("y")]  # nothing made outside
+    log = (world.data_dir / "logs" / "sync.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(log) == 2 and json.loads(log[-1])["feeds"][1]["status"] == "failed"

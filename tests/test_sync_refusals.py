@@ -205,6 +205,15 @@ def _covers_nothing(world: World) -> None:
     world.feeds["gx"].write(key=key)
 
 
+@refusal("manifest-key-covers-nothing-scope-empty")
+def _covers_nothing_empty_scope(world: World) -> None:
+    # The review's case: a key without covers signing a "full" feed of no prefix, whose
+    # revoked serials would then reach every certificate.
+    key = feed_key_with_covers(world, b"feed-no-covers-2", [])
+    publish_good_v2(world)
+    world.feeds["gx"].write(key=key, scope=[])
+
+
 @refusal("manifest-key-covers-other-province")
 def _covers_other(world: World) -> None:
     key = feed_key_with_covers(world, b"feed-yue", ["粤"])

@@ -218,6 +218,8 @@ def test_key_entry_covers_scope() -> None:
     assert not none.covers_scope(["桂"]) and not none.covers_scope(["*"])
     city = PKI.entry(PKI.feed, "feed", ["*"], covers=["桂A"])
     assert city.covers_scope(["桂A"]) and not city.covers_scope(["桂"])
+    # No covers signs no full feed, not even an empty scope (the review's case).
+    assert not none.covers_scope([]) and gui.covers_scope([])
 
 
 def test_covers_round_trips_and_is_read_for_feed_keys_only() -> None:
