@@ -64,6 +64,8 @@ from keys.trustlist import TrustList
 
 DOWNLOAD_PREFIX = ".sync-"
 """Downloads of a sync go to a folder of this prefix in the data dir."""
+PARTIAL_DIR = f"{DOWNLOAD_PREFIX}partial"
+"""Broken downloads a later sync continues (``cache.sync`` prunes them by manifest)."""
 BATCH = 20_000
 WRITER_CACHE_KIB = 32 * 1024
 COMMIT_EVERY = 500_000
@@ -90,7 +92,7 @@ class CacheWriter:
 
     def __init__(self, data_dir: str | PathLike[str]) -> None:
         self.data_dir = Path(data_dir)
-        private_dir(self.data_dir)  # 0700 whatever the umask; connect makes the db 0600
+        private_dir(self.data_dir, named=True)  # 0700 whatever the umask; connect makes the db 0600
         self.conn = connect(self.data_dir / DB_NAME)
         # Deltas touch vehicles all over a large table: a bigger page cache than
         # SQLite's 2 MB default keeps a day's changes off the disk (memory stays
@@ -142,9 +144,16 @@ class CacheWriter:
         """Drop what a killed sync left: slots no feed points at, download folders.
 
         Called with the sync lock held, so nothing found here belongs to a live sync.
+        Partial downloads (``PARTIAL_DIR``) survive: the sync continues or prunes
+        them once it knows the manifests; only what is not a plain file goes.
         """
         for leftover in self.data_dir.glob(f"{DOWNLOAD_PREFIX}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            if leftover.name == PARTIAL_DIR and leftover.is_dir() and not leftover.is_symlink():
+                for entry in leftover.iterdir():
+                    if entry.is_symlink() or not entry.is_file():
+                        _remove(entry)
+                continue
+            _remove(leftover)
         used = {s.slot for s in self.store.feed_states()}
         slots = [row[0] for row in self.conn.execute("SELECT slot FROM slots")]
         names = {
@@ -266,6 +275,14 @@ class CacheWriter:
             raise
         if old is not None:
             self.drop_slot(old.slot)
+
+
+def _remove(path: Path) -> None:
+    """A leftover gone, whatever it is (a link is removed, never followed)."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def merge_limit(total: int) -> int:

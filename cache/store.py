@@ -251,18 +251,19 @@ class FloorReset(NamedTuple):
     held: int
 
 
-def reset_clock_floor(conn: sqlite3.Connection, now: int) -> FloorReset:
-    """Set the clock floor back to what the trust list and feeds held say, never
-    later than ``now`` (the real clock) nor later than it was.
+def reset_clock_floor(conn: sqlite3.Connection) -> FloorReset:
+    """Set the clock floor back to the newest ``issued_at``/``generated_at`` of the
+    trust list and feeds held, never later than it was.
 
     SPEC 4.3's floor only ever rises, so one far-future signed time would keep
     every check on a wrong "now" for good; this is the administrator's deliberate
     way back (``vicheck init --reset-clock-floor``). The data held is what the
-    floor would be had only it been applied; capping it at the real clock keeps
-    the protection that data justifies without trusting a time ahead of the clock
-    the administrator vouches for by running the reset. It lives here, not in
-    ``cache.apply``, because it is one statement on the table the checks read,
-    not part of applying a sync.
+    floor would be had only it been applied, and SPEC 4.3 forbids a "now" earlier
+    than that. The device clock plays no part: the floor exists because that clock
+    may be wrong (a dead RTC battery reads years behind), so a reset run on such a
+    clock must not drop the floor below data already held; the caller warns
+    instead. It lives here, not in ``cache.apply``, because it is one statement on
+    the table the checks read, not part of applying a sync.
     """
     with transaction(conn):
         old = conn.execute("SELECT clock_floor FROM terminal WHERE id = 1").fetchone()[0]
@@ -270,6 +271,6 @@ def reset_clock_floor(conn: sqlite3.Connection, now: int) -> FloorReset:
             "SELECT coalesce(max(t), 0) FROM (SELECT issued_at AS t FROM trust_list"
             " UNION ALL SELECT generated_at FROM feeds)"
         ).fetchone()[0]
-        new = min(old, held, now)
+        new = min(old, held)
         conn.execute("UPDATE terminal SET clock_floor = ? WHERE id = 1", (new,))
     return FloorReset(old, new, held)

@@ -9,26 +9,44 @@ sync; what was applied stays applied.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from os import PathLike
 from pathlib import Path
 
 import httpx
 
-from cache.apply import DOWNLOAD_PREFIX, CacheWriter, Progress, SyncBusy
-from cache.fetch import Fetcher, FetchError
+from base.private import private_dir
+from cache.apply import DOWNLOAD_PREFIX, PARTIAL_DIR, CacheWriter, Progress, SyncBusy
+from cache.fetch import (
+    VALIDATOR_SUFFIX,
+    DeadlineError,
+    Fetcher,
+    FetchError,
+    FetchPolicy,
+    Transfer,
+    drop_partial,
+    origin_of,
+)
 from cache.trusted import Plan, SyncRefusal, TrustedState
 from feeds.format import FeedFormatError, FileEntry, Manifest
 from feeds.model import is_feed_id
 from keys.wire import SIGNED_LIST_LIMIT
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEADLINE_ENV = "VICHECK_SYNC_DEADLINE"
+"""Seconds a whole sync may take (default ``FetchPolicy.deadline``, 10 minutes)."""
+BACKOFF_ENV = "VICHECK_SYNC_BACKOFF"
+"""Seconds before the first retry of a file, doubling after (default 0.5: 0.5, 1, 2);
+0 retries at once (what the tests use, so a refused file costs no waiting)."""
+PARTIAL_SUFFIX = ".part"
 
 
 class Status(StrEnum):
@@ -136,20 +154,31 @@ def sync(
     clock: Callable[[], float],
     listener: Listener = _ignore,
     client: httpx.Client | None = None,
+    *,
+    policy: FetchPolicy | None = None,
+    deadline: float | None = None,
 ) -> SyncReport:
-    """Run one sync of ``data_dir`` from ``server``; never raises for a refusal."""
+    """Run one sync of ``data_dir`` from ``server``; never raises for a refusal.
+
+    ``policy`` sets retries, backoff, the minimum rate and the deadline;
+    ``deadline`` (seconds for the whole sync, else ``$VICHECK_SYNC_DEADLINE``, else
+    the policy's) overrides the latter. Redirects are followed by ``cache.fetch``,
+    only within the server's origin."""
     writer = CacheWriter(data_dir)
     own_client = client is None
-    http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+    http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
     try:
         with writer.locked():
             writer.collect_garbage()
             writer.repair_schema()
-            session = _Session(writer, server.rstrip("/"), root_public, clock, listener, http)
+            policy = _policy(policy, deadline, writer.warnings)
+            transfer = Transfer(http, policy, origin_of(server))
+            session = _Session(writer, server.rstrip("/"), root_public, clock, listener, transfer)
             report = SyncReport(session.sync_trust_list())
             for feed in feeds:
                 report.feeds.append(session.sync_feed(feed))
-            _log(writer.data_dir, report, clock(), writer.warnings)
+            _prune_unsubscribed(writer.data_dir / PARTIAL_DIR, feeds)
+            _log(writer.data_dir, report, clock(), writer.warnings, transfer.retries)
             return report
     except SyncBusy as exc:
         report = SyncReport(TrustListReport(Status.FAILED, _held_version(writer), str(exc)))
@@ -161,14 +190,84 @@ def sync(
         writer.close()
 
 
+def _policy(policy: FetchPolicy | None, deadline: float | None, warnings: list[str]) -> FetchPolicy:
+    """The policy in force: the one given, else the default with what the environment
+    sets (deadline, first backoff); ``deadline`` given overrides either. A malformed
+    environment value is ignored, with a warning."""
+    chosen = policy
+    if chosen is None:
+        chosen = FetchPolicy()
+        first = _env_seconds(BACKOFF_ENV, warnings, allow_zero=True)
+        if first is not None:
+            steps = len(chosen.backoff)
+            chosen = replace(chosen, backoff=tuple(first * 2**i for i in range(steps)))
+        if deadline is None:
+            deadline = _env_seconds(DEADLINE_ENV, warnings, allow_zero=False)
+    return chosen if deadline is None else replace(chosen, deadline=deadline)
+
+
+def _env_seconds(name: str, warnings: list[str], *, allow_zero: bool) -> float | None:
+    """A number of seconds from the environment, or None (unset or malformed)."""
+    text = os.environ.get(name)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if (value == 0 and allow_zero) or 0 < value < float("inf"):
+        return value
+    warnings.append(f"{name}={text[:40]!r} ignored: not a positive number")
+    return None
+
+
+def _partial_name(feed: str, entry: FileEntry) -> str:
+    """A partial download's name: its feed and the SHA-256 it must end up with, so a
+    later sync continues it only while a manifest still names that hash."""
+    return f"{feed}-{entry.sha256.hex()}{PARTIAL_SUFFIX}"
+
+
+def _partials(folder: Path, feed: str) -> dict[str, Path]:
+    """The feed's partial downloads in ``folder``, by hex SHA-256."""
+    out: dict[str, Path] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for path in folder.glob(f"{feed}-*{PARTIAL_SUFFIX}"):
+            stem = path.name.removesuffix(PARTIAL_SUFFIX)
+            if stem[:-65] == feed and stem[-65] == "-":
+                out[stem[-64:]] = path
+    return out
+
+
+def _prune_unsubscribed(folder: Path, feeds: Sequence[str]) -> None:
+    """Drop partial downloads of feeds no longer subscribed (no manifest names them),
+    and the folder once empty: a sync that left nothing to continue leaves no trace."""
+    with contextlib.suppress(FileNotFoundError):
+        for path in folder.glob(f"*{PARTIAL_SUFFIX}"):
+            stem = path.name.removesuffix(PARTIAL_SUFFIX)
+            if stem[:-65] not in feeds:
+                drop_partial(path)
+        for path in folder.iterdir():  # a validator whose partial is gone, or a stranger
+            name = path.name.removesuffix(VALIDATOR_SUFFIX)
+            if not name.endswith(PARTIAL_SUFFIX) or not (folder / name).exists():
+                path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: kept for the next sync
+        folder.rmdir()
+
+
 LOG_NAME = "logs/sync.jsonl"
 
 
-def _log(data_dir: Path, report: SyncReport, now: float, warnings: Sequence[str] = ()) -> None:
-    """Append the report, and what went wrong without failing the sync, to the data
-    dir's sync log: what a technician reads after a shift that went wrong. Logging
-    never fails a sync."""
-    entry: dict[str, object] = {"at": int(now), **report.to_json()}
+def _log(
+    data_dir: Path,
+    report: SyncReport,
+    now: float,
+    warnings: Sequence[str] = (),
+    retries: Sequence[dict[str, object]] = (),
+) -> None:
+    """Append the report, what went wrong without failing the sync, and each retry
+    made, to the data dir's sync log: what a technician reads after a shift that
+    went wrong. Logging never fails a sync."""
+    entry: dict[str, object] = {"at": int(now), **report.to_json(), "retries": list(retries)}
     if warnings:
         entry["warnings"] = list(warnings)
     _append_log(data_dir, entry)
@@ -221,13 +320,16 @@ class _Session:
         root_public: bytes,
         clock: Callable[[], float],
         listener: Listener,
-        client: httpx.Client,
+        transfer: Transfer,
     ) -> None:
         self.writer = writer
         self.server = server
         self.clock = clock
         self.listener = listener
-        self.client = client
+        self.transfer = transfer
+        self.partial_dir = writer.data_dir / PARTIAL_DIR
+        self.named: dict[str, set[str]] = {}
+        """Per feed, the hashes its verified manifest still needs (partials to keep)."""
         self.trusted = TrustedState(
             root_public, writer.store.trust_list(), writer.store.feed_states()
         )
@@ -240,7 +342,7 @@ class _Session:
     def sync_trust_list(self) -> TrustListReport:
         held = self.trusted.trust_list
         try:
-            data = Fetcher(self.client).fetch_small(
+            data = Fetcher(self.transfer).fetch_small(
                 f"{self.server}/trustlist.cose", SIGNED_LIST_LIMIT
             )
             fetched = self.trusted.update_trust_list(data)
@@ -257,7 +359,7 @@ class _Session:
     def sync_feed(self, feed: str) -> FeedReport:
         state = self.trusted.feed(feed)
         held = None if state is None else state.version
-        fetcher = Fetcher(self.client)
+        fetcher = Fetcher(self.transfer)
         workdir: Path | None = None
         try:
             if not is_feed_id(feed):  # a hand-edited config.json: never a path or a URL
@@ -274,21 +376,37 @@ class _Session:
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
             self.listener(SyncEvent(feed, Stage.DONE))
+        self._prune(feed, report.status)
         report.bytes = fetcher.bytes
         return report
+
+    def _prune(self, feed: str, status: Status) -> None:
+        """Keep the partial downloads a failed feed's manifest still names; drop the
+        rest, and all of them once the feed is up to date. A feed whose manifest was
+        never verified in this sync keeps its partials: nothing says they are stale."""
+        if feed not in self.named:
+            return
+        keep = self.named[feed] if status == Status.FAILED else set()
+        for sha, path in _partials(self.partial_dir, feed).items():
+            if sha not in keep:
+                drop_partial(path)
 
     def _sync_feed(
         self, feed: str, held: int | None, fetcher: Fetcher, workdir: Path
     ) -> FeedReport:
         """Bring ``feed`` up to its manifest; the report, or raise why not."""
+        self.transfer.check_deadline()
         self.trusted.require_trust_list()
         base = f"{self.server}/feeds/{feed}"
         self.listener(SyncEvent(feed, Stage.MANIFEST))
         data = fetcher.fetch_small(f"{base}/manifest.cose", SIGNED_LIST_LIMIT)
         manifest = self.trusted.update_manifest(feed, data)
         if manifest is None:
+            self.named[feed] = set()
             return FeedReport(feed, Status.CURRENT, held, held)
-        files = _Downloads(fetcher, base, workdir, self.listener, feed)
+        entries = [manifest.snapshot, *manifest.deltas]
+        self.named[feed] = {entry.sha256.hex() for entry in entries}
+        files = _Downloads(fetcher, base, workdir, self.listener, feed, self.partial_dir)
         method = self._apply(self.trusted.plan(manifest), files)
         state = self.writer.feed_state(feed)
         assert state is not None  # just written
@@ -303,13 +421,15 @@ class _Session:
             try:
                 self._apply_deltas(plan.manifest, plan.deltas, files)
                 return Method.DELTA
+            except DeadlineError:
+                raise  # the snapshot cannot be fetched either: stop here
             except Exception as exc:
                 delta_error = exc
         chain = plan.snapshot_path()
         try:
             self._apply_snapshot(plan.manifest, chain, files)
         except Exception as exc:
-            if delta_error is None:
+            if delta_error is None or isinstance(exc, DeadlineError):
                 raise
             raise SyncRefusal(
                 f"{_describe(exc)} (after the delta path failed: {_describe(delta_error)})"
@@ -346,9 +466,16 @@ class _Downloads:
     """Each file of a manifest downloaded at most once per sync, then reused."""
 
     def __init__(
-        self, fetcher: Fetcher, base: str, workdir: Path, listener: Listener, feed: str
+        self,
+        fetcher: Fetcher,
+        base: str,
+        workdir: Path,
+        listener: Listener,
+        feed: str,
+        partial_dir: Path,
     ) -> None:
         self.fetcher = fetcher
+        self.partial_dir = partial_dir
         self.base = base
         self.workdir = workdir
         self.listener = listener
@@ -366,6 +493,7 @@ class _Downloads:
                 self.listener(SyncEvent(self.feed, Stage.DOWNLOAD, got, entry.size))
 
             try:
+                private_dir(self.partial_dir)
                 self.done[key] = self.fetcher.fetch_file(
                     f"{self.base}/{entry.path}",
                     # Local names never depend on the server's (any length is legal).
@@ -373,6 +501,7 @@ class _Downloads:
                     entry.size,
                     entry.sha256,
                     progress,
+                    self.partial_dir / _partial_name(self.feed, entry),
                 )
             except FetchError as exc:
                 self.failed[key] = exc

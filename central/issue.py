@@ -149,7 +149,7 @@ def render(text: str, cert: Certificate, out_dir: Path) -> tuple[Path, Path]:
     import segno  # only the issuing command draws codes
 
     # A vehicle's certificate is its owner's: 0700/0600 until it is handed over.
-    private_dir(out_dir)
+    private_dir(out_dir, named=True)
     stem = f"{cert.plate}-{cert.plate_type}-{cert.serial.hex()}"
     png = out_dir / f"{stem}.png"
     buffer = io.BytesIO()

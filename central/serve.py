@@ -1,10 +1,13 @@
 """``central serve``: static HTTP of the published tree, for development and the demo.
 
 What a terminal needs from any static server, and no more: GET and HEAD, correct
-Content-Length, single byte ranges (206, 416), strong ETags with If-None-Match
-(304), Cache-Control that lets a CDN keep versioned files forever and manifests
-never. Files go out with ``sendfile``. Production uses nginx or a CDN instead
-(``central nginx-config``); this server binds 127.0.0.1 unless told otherwise.
+Content-Length, single byte ranges (206, 416; any other Range is ignored, as RFC
+9110 allows), strong ETags with If-None-Match (304) and If-Range, Cache-Control
+that lets a CDN keep versioned files forever and manifests never. Files go out
+with ``sendfile``, and only files whose real path lies inside the root, so a
+symlink in the published tree cannot publish what lies outside it. Production
+uses nginx or a CDN instead (``central nginx-config``); this server binds
+127.0.0.1 unless told otherwise.
 
 It still must not fall over when a client misbehaves: every request head has a
 deadline and size bounds, idle keep-alives time out, and the number of open
@@ -36,15 +39,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Literal, cast
 
 MUTABLE = ("trustlist.cose", "manifest.cose")
 MAX_LINE = 8192  # request line or one header line, as nginx's default buffer
 MAX_HEADERS = 64  # header lines; a terminal sends five
 MAX_HEAD = 32768  # all header lines together, so 256 stuck heads stay under 8 MiB
-MAX_RANGE = 64  # characters of a Range value; ours is one span
+MAX_RANGE = 64  # characters of a Range value; ours is one span, a longer one is ignored
 MAX_RANGE_DIGITS = 18  # a position past 10**18 bytes is no file of ours
-RANGE_RE = re.compile(rf"bytes=([0-9]{{0,{MAX_RANGE_DIGITS}}})-([0-9]{{0,{MAX_RANGE_DIGITS}}})")
+BEYOND = 10**MAX_RANGE_DIGITS  # what a longer position means: past the end of any file
+RANGE_SPEC_RE = re.compile(r"([0-9]*)-([0-9]*)")  # int-range or suffix-range (RFC 9110 14.1.1)
+LIST_SEP_RE = re.compile(r"[ \t]*,[ \t]*")  # a list's comma with its optional whitespace
+ETAG_RE = re.compile(r'(?:W/)?"([^"]*)"')  # one entity-tag of a list: its opaque part
+Span = tuple[int, int] | Literal["ignore", "unsatisfiable"]
 EVICT_WAIT = 1.0  # seconds for an evicted handler to close its socket
 ACCEPT_BACKOFF = 0.1  # seconds between accepts while out of descriptors
 FDS_PER_CONNECTION = 2  # the socket and the file being sent
@@ -198,10 +205,11 @@ class StaticHandler(http.server.BaseHTTPRequestHandler):
 
     def serve(self, body: bool) -> None:
         """Answer a GET (``body``) or HEAD of ``self.path``: the file, 304, 404, 416 or 503."""
-        path = self._resolve()
-        if path is None:
+        resolved = self._resolve()
+        if resolved is None:
             self._status(404)
             return
+        name, path = resolved
         try:
             handle = self._open(path)
         except OSError as exc:
@@ -211,8 +219,10 @@ class StaticHandler(http.server.BaseHTTPRequestHandler):
             stat = os.fstat(handle.fileno())
             size = stat.st_size
             etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
-            if etag in [t.strip() for t in self.headers.get("If-None-Match", "").split(",")]:
-                self._status(304, {"ETag": etag})
+            cache = "no-cache" if name in MUTABLE else "public, max-age=31536000, immutable"
+            if _none_match(self.headers.get("If-None-Match"), etag):
+                # A 304 carries the ETag and Cache-Control a 200 would (RFC 9110 15.4.5).
+                self._status(304, {"ETag": etag, "Cache-Control": cache})
                 return
             start, end = 0, size
             status = 200
@@ -220,19 +230,18 @@ class StaticHandler(http.server.BaseHTTPRequestHandler):
                 "ETag": etag,
                 "Accept-Ranges": "bytes",
                 "Content-Type": "application/octet-stream",
-                "Cache-Control": "no-cache"
-                if path.name in MUTABLE
-                else "public, max-age=31536000, immutable",
+                "Cache-Control": cache,
             }
             wanted = self.headers.get("Range")
             if wanted is not None and self.headers.get("If-Range", etag) == etag:
                 span = _range(wanted, size)
-                if span is None:
+                if span == "unsatisfiable":
                     self._status(416, {"Content-Range": f"bytes */{size}"})
                     return
-                start, end = span
-                status = 206
-                headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+                if span != "ignore":
+                    start, end = span
+                    status = 206
+                    headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
             self.send_entity(status, headers, handle, start, end - start, body)
 
     def send_entity(
@@ -265,22 +274,34 @@ class StaticHandler(http.server.BaseHTTPRequestHandler):
         admitted should not fail for want of the one its file needs.
         """
         try:
-            return open(path, "rb")
+            return open(path, "rb", opener=_no_follow)
         except OSError as exc:
             if exc.errno not in FD_EXHAUSTED:
                 raise
         self._server.connections.relieve()
-        return open(path, "rb")
+        return open(path, "rb", opener=_no_follow)
 
-    def _resolve(self) -> Path | None:
-        """The file a URL names inside the root; None for anything else."""
+    def _resolve(self) -> tuple[str, Path] | None:
+        """The name a URL asks for and the real path of its file; None unless inside the root.
+
+        The URL is checked first (no empty, dot or dot-dot segment, no dotfile), then
+        the path with every symlink resolved: a link in the published tree to a file
+        or directory outside it (or to a dotfile) is refused like traversal. The name
+        (for Cache-Control) is the URL's, since a link ``manifest.cose`` stays mutable
+        whatever it points at.
+        """
         root = self._server.root
         relative = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
         parts = relative.split("/")
-        if not relative or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        if not relative or any(_hidden(p) for p in parts):
             return None
-        path = root.joinpath(*parts)
-        return path if path.is_file() else None
+        try:
+            real = root.joinpath(*parts).resolve(strict=True)
+        except (OSError, RuntimeError, ValueError):  # missing, a link loop, a NUL byte
+            return None
+        if not real.is_relative_to(root) or any(_hidden(p) for p in real.relative_to(root).parts):
+            return None
+        return (parts[-1], real) if real.is_file() else None
 
     def _status(self, code: int, headers: dict[str, str] | None = None) -> None:
         self.send_response(code)
@@ -290,25 +311,68 @@ class StaticHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def _range(header: str, size: int) -> tuple[int, int] | None:
-    """One byte range as [start, end); None when it cannot be satisfied.
+def _no_follow(path: str, flags: int) -> int:
+    """Open a resolved path, refusing a symlink swapped in since it was resolved."""
+    return os.open(path, flags | os.O_NOFOLLOW)
 
-    Positions longer than ``MAX_RANGE_DIGITS`` (or a value over ``MAX_RANGE``
-    characters) are refused before ``int`` sees them: a 5,000-digit number makes
-    ``int`` raise (Python's digit limit), and no file here is 10**18 bytes.
+
+def _hidden(part: str) -> bool:
+    """A path segment never served: empty, ``.``, ``..`` or a dotfile."""
+    return part in ("", ".", "..") or part.startswith(".")
+
+
+def _none_match(header: str | None, etag: str) -> bool:
+    """Whether If-None-Match matches the file's ``etag`` (RFC 9110 13.1.2).
+
+    ``*`` matches any file that exists; otherwise a list of entity-tags, compared
+    weakly (``W/"x"`` matches ``"x"``). Tags are found by their quotes, not split
+    on commas, since a tag may contain one.
     """
-    if len(header) > MAX_RANGE:
-        return None
-    match = RANGE_RE.fullmatch(header.strip())
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    return etag.strip('"') in ETAG_RE.findall(header)
+
+
+def _range(header: str, size: int) -> Span:
+    """What a Range value asks of a ``size``-byte file (RFC 9110 14.1, 14.2).
+
+    One satisfiable byte range gives its [start, end). ``"unsatisfiable"`` (416)
+    is a valid single range starting at or past the end, or ``bytes=-0``. Anything
+    else is ``"ignore"`` (200, the whole file), which the RFC allows and requires
+    for an unknown unit: an invalid value, several ranges (we send no multipart),
+    an empty file, and a value over ``MAX_RANGE`` characters, so a 5,000-digit
+    number is answered at once without being read.
+    """
+    value = header.strip(" \t")
+    unit, equals, spec_set = value.partition("=")
+    if len(value) > MAX_RANGE or size == 0 or not equals or unit.lower() != "bytes":
+        return "ignore"
+    specs = [spec for spec in LIST_SEP_RE.split(spec_set) if spec]
+    match = RANGE_SPEC_RE.fullmatch(specs[0]) if len(specs) == 1 else None
     if match is None or match.group(1) == match.group(2) == "":
-        return None
+        return "ignore"
     first, last = match.groups()
     if first == "":
-        length = int(last)
-        return (max(size - length, 0), size) if length and size else None
-    start = int(first)
-    end = min(int(last) + 1, size) if last else size
-    return (start, end) if start < size and start < end else None
+        length = _position(last)
+        return (max(size - length, 0), size) if length else "unsatisfiable"
+    start = _position(first)
+    if last and _position(last) < start:
+        return "ignore"  # last-pos before first-pos: invalid, not unsatisfiable
+    if start >= size:
+        return "unsatisfiable"
+    return (start, min(_position(last) + 1, size) if last else size)
+
+
+def _position(digits: str) -> int:
+    """A byte position; past ``MAX_RANGE_DIGITS`` significant digits, ``BEYOND``.
+
+    ``int`` never sees a long string, and a position past 10**18 means the same
+    as any other past the end of the file, so the RFC's clamping still holds.
+    """
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= MAX_RANGE_DIGITS else BEYOND
 
 
 @dataclass

@@ -29,8 +29,13 @@ class Behaviour(TypedDict, total=False):
     delay_per_chunk: float  # seconds to sleep after each chunk
     fail: set[str]  # answered 503
     append: dict[str, bytes]  # sent after the file, with no Content-Length
-    cut: dict[str, int]  # only this many bytes of the file, then the connection closes
+    cut: dict[str, int]  # each response: at most this many bytes, then the connection closes
     encoding: str  # a Content-Encoding header on every .gz response
+    fail_first: dict[str, int]  # answered 503 this many more times, then served
+    trickle: dict[str, float]  # the body one byte at a time, sleeping this long after each
+    ignore_range: set[str]  # Range and If-Range ignored: always the whole file, 200
+    redirect: dict[str, str]  # answered 302 with this Location
+    range_shift: dict[str, int]  # a Range request answered from this many bytes later
 
 
 class _Faults:
@@ -39,6 +44,10 @@ class _Faults:
     def __init__(self) -> None:
         self.behaviour: Behaviour = {}
         self.requests: list[str] = []
+        self.ranges: list[tuple[str, str | None]] = []
+        """Each request's path and Range header (None without one)."""
+        self.sent: dict[str, int] = {}
+        """Body bytes written per file name (what a link carried, resumes included)."""
 
 
 class _FaultyHandler(StaticHandler):
@@ -52,9 +61,31 @@ class _FaultyHandler(StaticHandler):
 
     def serve(self, body: bool) -> None:
         self.faults.requests.append(self.path)
-        if self._name in self.faults.behaviour.get("fail", set()):
+        self.faults.ranges.append((self.path, self.headers.get("Range")))
+        behaviour = self.faults.behaviour
+        name = self._name
+        if name in behaviour.get("fail", set()):
             self.send_error(503, "unavailable for this test")
             return
+        if behaviour.get("fail_first", {}).get(name, 0) > 0:
+            behaviour["fail_first"][name] -= 1
+            self.send_error(503, "unavailable for this test, for now")
+            return
+        location = behaviour.get("redirect", {}).get(name)
+        if location is not None:
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        shift = behaviour.get("range_shift", {}).get(name)
+        wanted = self.headers.get("Range", "")
+        if shift is not None and wanted.startswith("bytes=") and wanted.endswith("-"):
+            del self.headers["Range"]
+            self.headers["Range"] = f"bytes={int(wanted[6:-1]) + shift}-"
+        if name in behaviour.get("ignore_range", set()):
+            del self.headers["Range"]
+            del self.headers["If-Range"]
         super().serve(body)
 
     def end_headers(self) -> None:
@@ -76,7 +107,10 @@ class _FaultyHandler(StaticHandler):
         extra = behaviour.get("append", {}).get(self._name)
         cut = behaviour.get("cut", {}).get(self._name)
         paced = "chunk" in behaviour or behaviour.get("delay_per_chunk")
+        paced = paced or self._name in behaviour.get("trickle", {})
         if extra is None and cut is None and not paced:
+            if body:
+                self._count(length)
             super().send_entity(status, headers, handle, start, length, body)
             return
         self.send_response(status)
@@ -96,14 +130,23 @@ class _FaultyHandler(StaticHandler):
 
     def _write(self, handle: BinaryIO, length: int) -> None:
         """``length`` bytes of ``handle`` in chunks, sleeping after each as told."""
-        chunk = self.faults.behaviour.get("chunk", CHUNK)
-        delay = self.faults.behaviour.get("delay_per_chunk", 0.0)
+        behaviour = self.faults.behaviour
+        chunk = behaviour.get("chunk", CHUNK)
+        delay = behaviour.get("delay_per_chunk", 0.0)
+        trickle = behaviour.get("trickle", {}).get(self._name)
+        if trickle is not None:
+            chunk, delay = 1, trickle
         while length > 0 and (data := handle.read(min(chunk, length))):
             self.wfile.write(data)
+            self._count(len(data))
             length -= len(data)
             if delay:
                 self.wfile.flush()
                 time.sleep(delay)
+
+    def _count(self, sent: int) -> None:
+        sent_by_name = self.faults.sent
+        sent_by_name[self._name] = sent_by_name.get(self._name, 0) + sent
 
 
 class FeedServer(StaticServer):
@@ -122,6 +165,14 @@ class FeedServer(StaticServer):
     @property
     def requests(self) -> list[str]:
         return self._faults.requests
+
+    @property
+    def ranges(self) -> list[tuple[str, str | None]]:
+        return self._faults.ranges
+
+    @property
+    def sent(self) -> dict[str, int]:
+        return self._faults.sent
 
 
 @contextlib.contextmanager

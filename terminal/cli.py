@@ -425,7 +425,10 @@ def _configure(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) ->
 def _reset_clock_floor(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     """SPEC 4.3's floor only rises: after a far-future signed time it would hold
     every check on a wrong "now" for good. This is the administrator's way back,
-    taken under the sync lock (no sync interleaves with it) and logged."""
+    taken under the sync lock (no sync interleaves with it) and logged. The new
+    floor comes from the data held alone; when the device clock reads earlier
+    than it, the clock is what is wrong, so the command says so (``clock_behind``)
+    for the administrator to set it right."""
     import sqlite3
     import time
 
@@ -442,17 +445,21 @@ def _reset_clock_floor(args: argparse.Namespace, data_dir: str, catalogue: Catal
         raise CliError("BAD_INPUT", f"cannot open the cache in {data_dir}: {exc}") from None
     try:
         with writer.locked():
-            reset = reset_clock_floor(writer.conn, int(now))
+            reset = reset_clock_floor(writer.conn)
     except (SyncBusy, OSError, sqlite3.Error) as exc:
         raise CliError("BAD_INPUT", f"cannot reset the clock floor: {exc}") from None
     finally:
         writer.close()
     fields = {"old_floor": reset.old, "new_floor": reset.new, "held": reset.held}
     log_event(writer.data_dir, "clock_floor_reset", now, **fields)
+    behind = now < reset.new
     if args.json:
-        _print_json({"clock_floor": {"old": iso(reset.old), "new": iso(reset.new)}})
-    else:
-        print(catalogue.text("ui.status.floor", floor=f"{iso(reset.old)} -> {iso(reset.new)}"))
+        floor = {"old": iso(reset.old), "new": iso(reset.new), "clock_behind": behind}
+        _print_json({"clock_floor": floor})
+        return EXIT_OK
+    print(catalogue.text("ui.status.floor", floor=f"{iso(reset.old)} -> {iso(reset.new)}"))
+    if behind:
+        print(catalogue.text("ui.status.clock_behind"))
     return EXIT_OK
 
 

@@ -12,12 +12,12 @@ world-readable files down to those modes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import sys
 from typing import NamedTuple
 
-from base.private import open_private, private_dir, repair_tree
+from base.private import private_dir, repair_tree, write_private
 
 CONFIG_NAME = "config.json"
 ENV_DATA_DIR = "VICHECK_DATA_DIR"
@@ -82,25 +82,37 @@ class Config(NamedTuple):
             raise ConfigError(f"{path} is damaged: {exc}") from None
 
     def save(self, data_dir: str | os.PathLike[str]) -> None:
-        private_dir(data_dir)
-        path = os.path.join(data_dir, CONFIG_NAME)
-        tmp = path + ".tmp"
+        """Write the configuration atomically through ``config.json.tmp``, which
+        ``write_private`` creates new (a link planted there is refused, not
+        followed)."""
+        private_dir(data_dir, named=True)
         body = {
             "root_key": self.root_key.hex(),
             "server": self.server,
             "feeds": list(self.feeds),
             "home_province": self.home_province,
         }
-        with open_private(tmp, "w", encoding="utf-8") as handle:
-            json.dump(body, handle, ensure_ascii=False, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        text = json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+        write_private(os.path.join(data_dir, CONFIG_NAME), text.encode("utf-8"), ".tmp")
 
 
 def _repair_modes(data_dir: str | os.PathLike[str]) -> None:
     """Make an older install's data dir private. Never fails a command: a check
-    must still run in a data dir this user may read but not change."""
-    with contextlib.suppress(OSError):
-        repair_tree(data_dir, DATA_DIR_NAMES, DATA_DIR_PREFIXES)
+    must still run in a data dir this user may read but not change.
+
+    What cannot be made private is said on stderr, one line per command (this
+    runs once, as the command loads its configuration): stdout may be JSON read
+    by a program, and the sync log is no place for it, since a data dir this user
+    cannot change is one whose log it usually cannot write either."""
+    try:
+        kept = repair_tree(data_dir, DATA_DIR_NAMES, DATA_DIR_PREFIXES)
+    except OSError as exc:
+        print(f"vicheck: warning: cannot check the modes in {data_dir}: {exc}", file=sys.stderr)
+        return
+    if kept:
+        more = f" (and {len(kept) - 1} more)" if len(kept) > 1 else ""
+        print(
+            f"vicheck: warning: cannot make {kept[0]}{more} private (mode 0700/0600):"
+            " it belongs to another user or is read-only; its owner should fix it",
+            file=sys.stderr,
+        )

@@ -10,6 +10,14 @@ from tests.support import FeedServer, World, synced_world
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 
 
+@pytest.fixture(autouse=True)
+def no_sync_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Syncs in tests retry at once: a refused or failing file would otherwise wait out
+    the real backoff (0.5 + 1 + 2 s) in every test that serves one. The backoff itself
+    is tested with an explicit policy (tests/test_sync_resume.py)."""
+    monkeypatch.setenv("VICHECK_SYNC_BACKOFF", "0")
+
+
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     """A 桂 feed and a hotlist, published and served; the terminal is initialised

@@ -235,13 +235,16 @@ def _eventually(predicate: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def test_huge_range_gets_a_prompt_416(home: Path) -> None:
-    size = (home / "public" / SNAPSHOT.lstrip("/")).stat().st_size
+def test_huge_range_is_ignored_promptly(home: Path) -> None:
+    data = (home / "public" / SNAPSHOT.lstrip("/")).read_bytes()
+    size = len(data)
     digits = "9" * 5000
     with (
         StaticServer(home / "public") as server,
         httpx.Client(base_url=server.url, timeout=2) as http,
     ):
+        # Over MAX_RANGE characters the value is not parsed at all: ignored, the
+        # whole file (RFC 9110 lets a server ignore any Range), and at once.
         for value in (
             f"bytes=0-{digits}",
             f"bytes={digits}-",
@@ -250,13 +253,122 @@ def test_huge_range_gets_a_prompt_416(home: Path) -> None:
         ):
             started = time.monotonic()
             answer = http.get(SNAPSHOT, headers={"Range": value})
-            assert answer.status_code == 416, value[:20]
-            assert answer.headers["content-range"] == f"bytes */{size}"
+            assert answer.status_code == 200, value[:20]
+            assert answer.content == data and "content-range" not in answer.headers
             assert time.monotonic() - started < 1
         # Numbers of a sane length still clamp to the file, as the RFC says.
         whole = http.get(SNAPSHOT, headers={"Range": "bytes=0-99999999999999999"})
         assert whole.status_code == 206 and len(whole.content) == size
+        # Past 18 digits a position is beyond any file, read without int().
+        many = "9" * 40
+        beyond = http.get(SNAPSHOT, headers={"Range": f"bytes=0-{many}"})
+        assert beyond.status_code == 206 and beyond.content == data
+        suffix = http.get(SNAPSHOT, headers={"Range": f"bytes=-{many}"})
+        assert suffix.status_code == 206 and suffix.content == data
+        past = http.get(SNAPSHOT, headers={"Range": f"bytes={many}-"})
+        assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{size}"
+        zeros = http.get(SNAPSHOT, headers={"Range": f"bytes={'0' * 40}5-"})
+        assert zeros.status_code == 206 and zeros.content == data[5:]
         assert http.get(SNAPSHOT).status_code == 200
+
+
+def test_invalid_foreign_and_multiple_ranges_are_ignored(home: Path) -> None:
+    data = (home / "public" / SNAPSHOT.lstrip("/")).read_bytes()
+    size = len(data)
+    with (
+        StaticServer(home / "public") as server,
+        httpx.Client(base_url=server.url, timeout=2) as http,
+    ):
+        for value in (
+            "bytes=5-3",  # last-pos before first-pos: invalid
+            "bytes= 0-1",  # no whitespace after "=" in the grammar
+            "bytes =0-1",  # nor in the unit
+            "items=0-1",  # an unknown unit must be ignored
+            "bytes=0-1,5-6",  # several ranges: we may send the whole file
+            "bytes=0-1, -2",
+            "bytes=-",
+            "bytes=a-b",
+            "bytes=1-2-3",
+            "bytes=",
+            "bytes",
+            "=0-1",
+        ):
+            answer = http.get(SNAPSHOT, headers={"Range": value})
+            assert answer.status_code == 200, value
+            assert answer.content == data and "content-range" not in answer.headers, value
+            head = http.head(SNAPSHOT, headers={"Range": value})
+            assert head.status_code == 200 and head.headers["content-length"] == str(size)
+        upper = http.get(SNAPSHOT, headers={"Range": "BYTES=0-1"})  # units ignore case
+        assert upper.status_code == 206 and upper.content == data[:2]
+        listed = http.get(SNAPSHOT, headers={"Range": "Bytes=,3-4,"})  # empty elements
+        assert listed.status_code == 206 and listed.content == data[3:5]
+        for value in ("bytes=-0", "bytes=99999-", f"bytes={size}-{size + 5}"):
+            answer = http.get(SNAPSHOT, headers={"Range": value})
+            assert answer.status_code == 416, value
+            assert answer.headers["content-range"] == f"bytes */{size}"
+        etag = http.get(SNAPSHOT).headers["etag"]
+        kept = http.get(SNAPSHOT, headers={"Range": "bytes=0-1", "If-Range": etag})
+        assert kept.status_code == 206 and kept.content == data[:2]
+        stale = http.get(SNAPSHOT, headers={"Range": "bytes=0-1", "If-Range": '"old"'})
+        assert stale.status_code == 200 and stale.content == data
+
+
+def test_if_none_match_star_lists_and_weak_tags(home: Path) -> None:
+    with (
+        StaticServer(home / "public") as server,
+        httpx.Client(base_url=server.url, timeout=2) as http,
+    ):
+        full = http.get(SNAPSHOT)
+        etag = full.headers["etag"]
+        for value in (
+            "*",
+            f'"a", {etag}, "b"',
+            f'"a",{etag}',
+            f"W/{etag}",
+            f'"x", W/{etag}',
+            f'"with,comma", {etag}',
+        ):
+            for method in (http.get, http.head):
+                answer = method(SNAPSHOT, headers={"If-None-Match": value})
+                assert answer.status_code == 304, (value, method)
+                assert answer.content == b"" and answer.headers["etag"] == etag
+                assert answer.headers["cache-control"] == full.headers["cache-control"]
+        for value in ('"a", "b"', f'"{etag}"', etag.strip('"'), f'"with,{etag.strip(chr(34))}"'):
+            answer = http.get(SNAPSHOT, headers={"If-None-Match": value})
+            assert answer.status_code == 200, value
+        assert http.get("/nothing", headers={"If-None-Match": "*"}).status_code == 404
+
+
+def test_symlinks_out_of_the_root_are_refused(tmp_path: Path) -> None:
+    root, outside = tmp_path / "public", tmp_path / "secret"
+    (root / "feeds").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "keys.toml").write_bytes(b"private")
+    (root / "feeds" / "real.bin").write_bytes(b"published")
+    (root / ".hidden").write_bytes(b"dotfile")
+    (root / "out.toml").symlink_to(outside / "keys.toml")
+    (root / "outdir").symlink_to(outside, target_is_directory=True)
+    (root / "feeds" / "up").symlink_to("../../secret/keys.toml")
+    (root / "dot").symlink_to(".hidden")
+    (root / "alias.bin").symlink_to("feeds/real.bin")  # inside the root: served
+    with (
+        StaticServer(root) as server,
+        httpx.Client(base_url=server.url, timeout=2) as http,
+    ):
+        for path in (
+            "/out.toml",
+            "/outdir/keys.toml",
+            "/feeds/up",
+            "/dot",
+            "/.hidden",
+            "/feeds/real.bin%00",
+        ):
+            answer = http.get(path)
+            assert answer.status_code == 404 and b"private" not in answer.content, path
+            assert http.head(path).status_code == 404, path
+        assert http.get("/alias.bin").content == b"published"
+        assert http.get("/feeds/real.bin").content == b"published"
+        assert http.get("/feeds/gx/../../../secret/keys.toml").status_code == 404
 
 
 def test_oversized_heads_get_prompt_answers(home: Path) -> None:

@@ -94,7 +94,8 @@ def test_reset_brings_the_floor_back_to_what_is_held(poisoned: RealTimeWorld) ->
     result = run_cli("init", "--reset-clock-floor", "--json", data_dir=world.data_dir)
     assert result.code == 0, result.out + result.err
     held = poisoned.now - 60  # the trust list held (the feed's generated_at is older)
-    assert result.json == {"clock_floor": {"old": iso(poisoned.now + FUTURE), "new": iso(held)}}
+    old, new = iso(poisoned.now + FUTURE), iso(held)
+    assert result.json == {"clock_floor": {"old": old, "new": new, "clock_behind": False}}
     assert _floor(world) == held
     assert _log(world)[-1] == {
         "at": _log(world)[-1]["at"],
@@ -117,19 +118,53 @@ def test_reset_prints_old_and_new_floor(poisoned: RealTimeWorld) -> None:
     assert result.out.strip() == f"Clock floor: {old} -> {new}"
 
 
-def test_reset_caps_at_the_real_clock_when_what_is_held_is_ahead(tmp_path: Path) -> None:
-    """Only the far-future trust list is held: the floor goes to now, not to 0 (the
-    real clock is what the administrator vouches for) and not to the bad time."""
+def test_reset_keeps_the_floor_at_what_is_held_even_when_it_is_ahead(tmp_path: Path) -> None:
+    """Only the far-future trust list is held: SPEC 4.3 forbids a "now" earlier than
+    it, so the floor stays there (no capping at the device clock, which is the very
+    clock the floor distrusts) and the command warns that the clock is behind. The
+    way out is newer correct signed data, then the reset."""
     rt = RealTimeWorld(tmp_path)
     try:
         rt.publish_trust_list(1, rt.now + FUTURE)
         assert rt.world.init().code == 0 and rt.world.sync().code == 0
-        before = int(time.time())
         result = run_cli("init", "--reset-clock-floor", "--json", data_dir=rt.world.data_dir)
-        after = int(time.time())
         assert result.code == 0
-        assert before <= _floor(rt.world) <= after
+        assert _floor(rt.world) == rt.now + FUTURE
+        assert result.json["clock_floor"]["clock_behind"] is True
         assert _log(rt.world)[-1]["held"] == rt.now + FUTURE
+    finally:
+        rt.world.close()
+
+
+def test_reset_on_a_dead_battery_clock_keeps_the_floor_at_the_data_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Synced with the clock right; then the RTC battery dies and the device clock
+    reads years back. The reset must not bring the floor down to that clock (an
+    expired certificate would read VALID): it stays at the newest signed time held,
+    and both outputs tell the administrator to fix the clock."""
+    rt = RealTimeWorld(tmp_path)
+    try:
+        rt.publish_trust_list(1, rt.now - 60)
+        assert rt.world.init().code == 0 and rt.world.sync().code == 0
+        held = rt.now - 60
+        assert _floor(rt.world) == held
+        dead = rt.now - 5 * YEAR
+        monkeypatch.setattr(time, "time", lambda: float(dead))
+        as_json = run_cli("init", "--reset-clock-floor", "--json", data_dir=rt.world.data_dir)
+        as_text = run_cli("--lang", "en", "init", "--reset-clock-floor", data_dir=rt.world.data_dir)
+        monkeypatch.undo()
+        assert (as_json.code, as_text.code) == (0, 0)
+        assert _floor(rt.world) == held
+        assert as_json.json == {
+            "clock_floor": {"old": iso(held), "new": iso(held), "clock_behind": True}
+        }
+        assert as_text.out.splitlines() == [
+            f"Clock floor: {iso(held)} -> {iso(held)}",
+            "Warning: the device clock is behind the clock floor; using the floor",
+        ]
+        assert _log(rt.world)[-1]["event"] == "clock_floor_reset"
+        assert _log(rt.world)[-1]["new_floor"] == held
     finally:
         rt.world.close()
 
@@ -140,7 +175,7 @@ def test_reset_never_raises_the_floor(tmp_path: Path) -> None:
         assert rt.world.init().code == 0  # nothing synced: floor 0, nothing held
         result = run_cli("init", "--reset-clock-floor", "--json", data_dir=rt.world.data_dir)
         assert result.code == 0
-        assert result.json["clock_floor"] == {"old": iso(0), "new": iso(0)}
+        assert result.json["clock_floor"] == {"old": iso(0), "new": iso(0), "clock_behind": False}
         assert _floor(rt.world) == 0
     finally:
         rt.world.close()
