@@ -37,6 +37,7 @@ from feeds import format as feedformat
 from feeds.format import FeedFormatError, FileEntry, ItemChecker, Manifest, read_items
 from feeds.writer import Vehicle, lift, remove, revoke, write_snapshot
 from tests.support import DAY, T0, CliResult, World, db_dump, run_cli
+from tests.support.sync import GX_V1, GX_V1_SERIALS, NEW
 
 # --- Hostile CBOR, built as bytes ----------------------------------------------
 #
@@ -417,14 +418,6 @@ def world(world: World) -> Iterator[World]:
     fast_close(world)
 
 
-GX_V1 = [  # the standard world's gx (tests/support.py), sorted
-    Vehicle("桂A00001", "02", "2027-06", "C", "K33"),
-    Vehicle("桂A12345", "02", "2027-06", "A", "K33"),
-    Vehicle("桂A54321", "02", None, "GI", "K33"),
-    Vehicle("桂B88888", "02", "2026-03", "A", "K33"),
-]
-GX_SERIALS = [b"revoked-serial-1"]
-NEW = Vehicle("桂C11111", "02", "2028-01", "A", "K33")
 PLACES: dict[str, Path_] = {
     # Where THE_BUG goes in a file whose item 1 is a vehicle and whose last a revoke
     # (-1 stands for the last item).
@@ -520,7 +513,7 @@ def expect_gx_failed_alone(world: World) -> dict[str, Any]:
 def test_tagged_value_in_delta_falls_back_to_snapshot(world: World, place: str) -> None:
     parts = [{1: "gx", 2: 1, 3: 2, 4: 2}, NEW.item(), revoke(b"revoked-serial-2")]
     delta = serve(world, bug_at(parts, place), records=2, to=2, start=1)
-    serials = [*GX_SERIALS, b"revoked-serial-2"]
+    serials = [*GX_V1_SERIALS, b"revoked-serial-2"]
     snapshot = write_snapshot(world.feeds["gx"].directory, "gx", 2, [*GX_V1, NEW], serials)
     publish_gx(world, snapshot, [delta], total=7)
     result = sync_after_gx(world)
@@ -532,7 +525,7 @@ def test_tagged_value_in_delta_falls_back_to_snapshot(world: World, place: str) 
 
 @pytest.mark.parametrize("place", sorted(PLACES))
 def test_tagged_value_in_snapshot_fails_that_feed_alone(world: World, place: str) -> None:
-    parts = [{1: "gx", 2: 2, 3: 6}, *(v.item() for v in [*GX_V1, NEW]), *map(revoke, GX_SERIALS)]
+    parts = [{1: "gx", 2: 2, 3: 6}, *(v.item() for v in [*GX_V1, NEW]), *map(revoke, GX_V1_SERIALS)]
     publish_gx(world, serve(world, bug_at(parts, place), records=6, to=2), [], total=6)
     expect_gx_failed_alone(world)
 
@@ -575,7 +568,7 @@ def test_unexpected_error_on_delta_path_falls_back_to_snapshot(
 ) -> None:
     gx = world.feeds["gx"]
     gx.publish_delta([MARKER], 1)
-    snapshot = write_snapshot(gx.directory, "gx", 2, [*GX_V1, NEW], GX_SERIALS)
+    snapshot = write_snapshot(gx.directory, "gx", 2, [*GX_V1, NEW], GX_V1_SERIALS)
     publish_gx(world, snapshot, gx.deltas, total=6)
     result = sync_after_gx(world)
     assert result.code == 0, result.out + result.err
@@ -586,7 +579,7 @@ def test_unexpected_error_on_delta_path_falls_back_to_snapshot(
 def test_unexpected_error_on_snapshot_path_fails_that_feed_alone(
     world: World, buggy_checker: list[type[BaseException]]
 ) -> None:
-    world.feeds["gx"].publish_snapshot([*GX_V1, MARKER], GX_SERIALS)
+    world.feeds["gx"].publish_snapshot([*GX_V1, MARKER], GX_V1_SERIALS)
     error = expect_gx_failed_alone(world)["error"]
     assert "RuntimeError" in error and "injected fault" in error
 
@@ -600,11 +593,11 @@ def test_keyboard_interrupt_is_never_swallowed_and_cache_stays_whole(
     if path == "delta":
         gx.publish_delta([MARKER], 1)
     else:
-        gx.publish_snapshot([*GX_V1, MARKER], GX_SERIALS)
+        gx.publish_snapshot([*GX_V1, MARKER], GX_V1_SERIALS)
     before = db_dump(world.data_dir)
     result = run_cli("sync", "--json", data_dir=world.data_dir)
     assert result.code == 130, result.out + result.err
     assert db_dump(world.data_dir) == before
     buggy_checker[0] = RuntimeError
-    gx.publish_snapshot([*GX_V1, NEW], GX_SERIALS)
+    gx.publish_snapshot([*GX_V1, NEW], GX_V1_SERIALS)
     assert world.sync().code == 0  # the interrupted sync left nothing in the way
