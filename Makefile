@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.scan
 	$(BIN)/python -m bench.tui
 	$(BIN)/python -m bench.central
+	$(BIN)/python -m bench.wire
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -57,12 +57,14 @@ def timed(fn, *args) -> float:
     return round(time.perf_counter() - start, 2)
 
 
-def day_of_changes(registry: Path, count: int, day: int = 0) -> dict[str, int]:
-    """A day at a provincial registry, about ``count`` vehicles in all: inspections
-    passed (two thirds), statuses set and cleared, new registrations, deregistrations.
-    Each ``day`` picks other vehicles."""
+def day_of_changes(
+    registry: Path, count: int, day: int = 0, total: int = VEHICLES
+) -> dict[str, int]:
+    """A day at a provincial registry of about ``total`` vehicles, about ``count`` of
+    them changed: inspections passed (two thirds), statuses set and cleared, new
+    registrations, deregistrations. Each ``day`` picks other vehicles."""
     conn = sqlite3.connect(registry, isolation_level=None)
-    stride = max(VEHICLES // count, 1)
+    stride = max(total // count, 1)
     rows = conn.execute("SELECT plate, plate_type, status, valid_through FROM vehicles")
     picked = list(itertools.islice(rows, day % stride, stride * count, stride))
     inspected = picked[: count * 2 // 3]

@@ -494,6 +494,9 @@ class _Downloads:
 
             try:
                 private_dir(self.partial_dir)
+                held = self.partial_dir / _partial_name(self.feed, entry)
+                # A UI's first event of a file: what a resumed download already holds.
+                progress(min(held.stat().st_size if held.exists() else 0, entry.size))
                 self.done[key] = self.fetcher.fetch_file(
                     f"{self.base}/{entry.path}",
                     # Local names never depend on the server's (any length is legal).

@@ -475,13 +475,31 @@ def _is_http_url(text: str) -> bool:
 
 
 def _sync(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
+    """Sync, then the report. On a terminal (and not ``--json``), one line on stderr
+    redrawn with the bytes, rate and time left of the file being downloaded; never
+    otherwise, so what scripts read stays as it was."""
     import time
 
     from cache.sync import sync
+    from terminal.progress import TtyLine
     from terminal.render import sync_report_lines
 
     config = _load_config(data_dir)
-    report = sync(data_dir, config.server, config.root_key, config.feeds, time.time)
+    line = None
+    if not args.json and sys.stdout.isatty():
+        line = TtyLine(sys.stderr, catalogue, time.monotonic)
+    try:
+        report = sync(
+            data_dir,
+            config.server,
+            config.root_key,
+            config.feeds,
+            time.time,
+            line if line is not None else lambda _event: None,
+        )
+    finally:
+        if line is not None:
+            line.end()
     if args.json:
         _print_json(report.to_json())
     else:

@@ -1,13 +1,16 @@
 """Shift start and sync: a progress bar per feed, then a freshness summary.
 
 The sync runs in an exclusive thread worker; its listener posts ``SyncProgress``
-messages (which merge), and ``SyncFinished`` carries the report back. Its errors
+messages (which merge), and ``SyncFinished`` carries the report back. Under each
+bar, the file being downloaded in bytes, its rate and the time left (issue 15: a
+shift start over a weak link), timed here, when each message arrives. Its errors
 come from the network (header lines, feed ids from manifests): every widget here
 shows text as it is, never as markup.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
@@ -19,6 +22,7 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from cache.sync import SyncEvent, SyncReport
 from terminal.freshness import Freshness, data_age, freshness_lines
+from terminal.progress import FileProgress
 from terminal.render import sync_report_lines
 from terminal.strings import Catalogue
 
@@ -29,7 +33,7 @@ class SyncScreen(Screen[None]):
     Handed the catalogue, the subscribed feeds (a bar each), how to read the cache's
     freshness, and whom to tell: ``set_officer`` the number typed, ``start_sync`` to
     run the sync. The app passes progress and the report back (``show_progress``,
-    ``show_report``)."""
+    ``show_report``). ``monotonic`` times the progress, for the rate."""
 
     BINDINGS: ClassVar = [Binding("f10", "skip", "Skip", show=True)]
 
@@ -41,6 +45,7 @@ class SyncScreen(Screen[None]):
         start_sync: Callable[[], None],
         set_officer: Callable[[str], None],
         shift_start: bool = False,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.catalogue = catalogue
@@ -50,7 +55,10 @@ class SyncScreen(Screen[None]):
         self.set_officer = set_officer
         self.shift_start = shift_start
         self.started = False
+        self.monotonic = monotonic
         self.bars: dict[str, ProgressBar] = {}
+        self.byte_lines: dict[str, Static] = {}
+        self.downloads: dict[str, FileProgress] = {}
 
     def compose(self) -> ComposeResult:
         t = self.catalogue.text
@@ -73,6 +81,8 @@ class SyncScreen(Screen[None]):
                 # read from config.json need not be a valid CSS identifier.
                 self.bars[feed] = ProgressBar(total=None, show_eta=False)
                 yield self.bars[feed]
+                self.byte_lines[feed] = Static("", classes="feed-bytes", markup=False)
+                yield self.byte_lines[feed]
             yield Static("", id="sync-summary", markup=False)
         yield Footer(compact=True)
 
@@ -106,6 +116,17 @@ class SyncScreen(Screen[None]):
             bar.update(total=event.total, progress=event.done)
         elif event.stage == "done":
             bar.update(total=bar.total or 1, progress=bar.total or 1)
+        self._show_bytes(event)
+
+    def _show_bytes(self, event: SyncEvent) -> None:
+        """The bytes line: updated while a file downloads, kept (bytes only) after."""
+        if event.stage == "download" and event.total:
+            file = self.downloads.setdefault(event.feed, FileProgress())
+            file.add(event.done, event.total, self.monotonic())
+            self.byte_lines[event.feed].update(file.text(self.catalogue))
+        elif event.stage == "done" and event.feed in self.downloads:
+            text = self.downloads[event.feed].text(self.catalogue, finished=True)
+            self.byte_lines[event.feed].update(text)
 
     def show_report(self, report: SyncReport) -> None:
         """What happened, then how fresh each part of the cache now is."""
