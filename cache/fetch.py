@@ -7,9 +7,12 @@ stays flat whatever their size.
 A terminal syncs at shift start over a weak mobile link (issue 15), so a download
 that breaks keeps what arrived and goes on with ``Range: bytes=N-`` (with
 ``If-Range`` when the server gave a validator); the SHA-256 over the whole file
-stays the final guard. Connection errors, time-outs and 5xx answers are retried
-with backoff; refusals (a hash mismatch, a wrong size, a 4xx) never are. The whole
+stays the final guard. Connection errors, time-outs, 5xx and 429 answers are
+retried with backoff (or the ``Retry-After`` asked for); refusals (a hash mismatch,
+a wrong size, another 4xx) never are. The whole
 sync has a deadline, and a transfer slower than a minimum rate counts as stalled.
+A sync can be cancelled from another thread (the TUI quitting): between chunks, in
+a backoff, and in a read blocked on a silent server, whose socket is shut down.
 Redirects are followed only to the configured server's own origin.
 """
 
@@ -18,11 +21,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
+import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -39,6 +46,12 @@ MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
 VALIDATOR_SUFFIX = ".validator"
 """Beside a partial file: the ETag or Last-Modified its bytes came with."""
+CANCELLED = "sync cancelled; partial downloads are kept"
+"""Why each unfinished step of a cancelled sync failed."""
+WATCH_INTERVAL = 0.1
+"""Seconds between a cancel watcher's looks at whether its sync has ended."""
+RETRY_AFTER = (429, 503)
+"""The answers whose ``Retry-After`` (seconds form) sets the wait before a retry."""
 
 
 class FetchError(RuntimeError):
@@ -46,15 +59,28 @@ class FetchError(RuntimeError):
 
 
 class TransientError(FetchError):
-    """A failure worth retrying: connection, time-out, stall, 5xx, a body cut short."""
+    """A failure worth retrying: connection, time-out, stall, 5xx, 429, a body cut
+    short; ``retry_after`` is the wait the server asked for (s), if it said one."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class StallError(TransientError):
     """A transfer slower than the policy's minimum rate."""
 
 
-class DeadlineError(FetchError):
-    """The sync's deadline passed: nothing more is fetched in this sync."""
+class Stopped(FetchError):
+    """Nothing more is fetched in this sync; never retried, partials are kept."""
+
+
+class DeadlineError(Stopped):
+    """The sync's deadline passed."""
+
+
+class Cancelled(Stopped):
+    """The sync was cancelled (``Transfer.cancel`` set)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +89,9 @@ class FetchPolicy:
     ``attempts`` bounds the consecutive failed attempts of one file (one cut short
     after adding bytes does not count, a stalled one does), ``max_requests`` all
     requests of a file; ``deadline`` (s) bounds the whole sync, and a transfer under
-    ``min_rate`` bytes/s over ``stall_window`` s counts as stalled."""
+    ``min_rate`` bytes/s over ``stall_window`` s counts as stalled. A 429 or 503
+    with ``Retry-After: N`` waits N s (at most ``retry_after_cap``) instead of the
+    backoff."""
 
     attempts: int = 4
     backoff: tuple[float, ...] = (0.5, 1.0, 2.0)
@@ -71,23 +99,36 @@ class FetchPolicy:
     min_rate: float = 1024.0
     stall_window: float = 30.0
     max_requests: int = 100
+    retry_after_cap: float = 30.0
 
 
 @dataclass
 class Transfer:
     """What every download of one sync shares: the client, the policy, the deadline
-    (monotonic) and the retries made, for the sync log."""
+    (monotonic), the event that cancels it, and the retries made, for the sync log."""
 
     client: httpx.Client
     policy: FetchPolicy = field(default_factory=FetchPolicy)
     origin: tuple[str, str, int] | None = None
     started: float = field(default_factory=time.monotonic)
     retries: list[dict[str, object]] = field(default_factory=list)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    _sockets: weakref.WeakSet[socket.socket] = field(
+        default_factory=weakref.WeakSet, init=False, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def remaining(self) -> float:
         return self.started + self.policy.deadline - time.monotonic()
 
-    def check_deadline(self) -> None:
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled(CANCELLED)
+
+    def check_stop(self) -> None:
+        """Raise Stopped when this sync must fetch nothing more: cancelled, or past
+        its deadline."""
+        self.check_cancel()
         if self.remaining() <= 0:
             elapsed = time.monotonic() - self.started
             raise DeadlineError(
@@ -95,23 +136,71 @@ class Transfer:
                 f" (limit {self.policy.deadline:g} s); partial downloads are kept"
             )
 
+    @contextlib.contextmanager
+    def cancellable(self) -> Iterator[None]:
+        """While the block runs, a set ``cancel`` also shuts down this sync's
+        sockets, from a watcher thread: that wakes a read blocked on a silent server
+        (closing a socket from another thread does not, on Linux)."""
+        ended = threading.Event()
+
+        def watch() -> None:
+            while not ended.is_set():
+                if self.cancel.wait(WATCH_INTERVAL):
+                    with self._lock:
+                        sockets = list(self._sockets)
+                    for sock in sockets:
+                        _shut(sock)
+                    return
+
+        watcher = threading.Thread(target=watch, name="vicheck-sync-cancel", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            ended.set()
+
+    def track(self, sock: object) -> None:
+        """Remember a socket of this sync, for a cancel to shut down; one that opens
+        after the cancel is shut down at once."""
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sockets.add(sock)
+        if self.cancel.is_set():
+            _shut(sock)
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` extension: a connection's socket as soon as it opens,
+        before any answer is awaited on it."""
+        extra = getattr(info.get("return_value"), "get_extra_info", None)
+        if event.endswith(".complete") and callable(extra):
+            self.track(extra("socket"))
+
     def timeout(self) -> httpx.Timeout:
         """Per request: no single read may outlive the deadline or the stall window."""
         left = max(self.remaining(), 0.001)
         read = min(READ_TIMEOUT, self.policy.stall_window, left)
         return httpx.Timeout(read, connect=min(CONNECT_TIMEOUT, left))
 
-    def wait(self, url: str, attempt: int, exc: FetchError) -> None:
-        """Log a retry of ``url`` and sleep its backoff; DeadlineError if the deadline
-        would pass meanwhile."""
-        backoff = self.policy.backoff
+    def wait(self, url: str, attempt: int, exc: TransientError) -> None:
+        """Log a retry of ``url`` and sleep its backoff, or the ``Retry-After`` the
+        server asked for (capped); Stopped if cancelled or the deadline would pass
+        meanwhile, and a plain FetchError at once when the server asks for more
+        time than the deadline leaves."""
+        policy = self.policy
+        backoff = policy.backoff
         delay = backoff[min(attempt - 1, len(backoff) - 1)] if backoff else 0.0
+        if exc.retry_after is not None:
+            delay = min(exc.retry_after, policy.retry_after_cap)
+            if delay >= self.remaining():
+                raise FetchError(
+                    f"{exc} and asks to retry after {exc.retry_after:g} s,"
+                    f" past the sync deadline ({max(self.remaining(), 0):.1f} s left)"
+                )
         self.retries.append({"url": url, "attempt": attempt, "error": str(exc), "wait": delay})
-        if delay >= self.remaining():
-            time.sleep(max(self.remaining(), 0))
-            self.check_deadline()
         if delay > 0:
-            time.sleep(delay)
+            self.cancel.wait(min(delay, max(self.remaining(), 0)))
+        self.check_stop()
 
 
 def origin_of(url: str) -> tuple[str, str, int] | None:
@@ -187,7 +276,7 @@ class Fetcher:
                     raise
                 self.transfer.wait(url, attempt, exc)
                 attempt += 1
-            except DeadlineError:
+            except Stopped:
                 raise
             except FetchError:
                 drop_partial(part)
@@ -244,12 +333,19 @@ class Fetcher:
         home = transfer.origin or origin_of(url)
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                transfer.check_deadline()
+                transfer.check_stop()
                 request = transfer.client.build_request(
-                    "GET", url, headers=headers, timeout=transfer.timeout()
+                    "GET",
+                    url,
+                    headers=headers,
+                    timeout=transfer.timeout(),
+                    extensions={"trace": transfer.trace},
                 )
                 response = transfer.client.send(request, stream=True, follow_redirects=False)
                 try:
+                    stream = response.extensions.get("network_stream")
+                    if stream is not None:  # a connection opened before this sync's trace
+                        transfer.track(stream.get_extra_info("socket"))
                     location = response.headers.get("location")
                     if response.status_code not in REDIRECTS or location is None:
                         yield response
@@ -264,7 +360,7 @@ class Fetcher:
                     response.close()
             raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            transfer.check_deadline()  # a read cut short by the deadline says so
+            transfer.check_stop()  # a read cut short by the deadline or a cancel says so
             raise TransientError(f"cannot fetch {url}: {_describe(exc)}") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(f"cannot fetch {url}: {_describe(exc)}") from None
@@ -280,7 +376,7 @@ class Fetcher:
             self.bytes += len(chunk)
             got += len(chunk)
             yield chunk
-            self.transfer.check_deadline()
+            self.transfer.check_stop()
             now = time.monotonic()
             samples.append((now, got))
             while len(samples) > 1 and samples[1][0] <= now - policy.stall_window:
@@ -291,6 +387,12 @@ class Fetcher:
                     f"{url} stalled: less than {policy.min_rate:g} bytes/s"
                     f" over {policy.stall_window:g} s"
                 )
+
+
+def _shut(sock: socket.socket) -> None:
+    """Wake whatever waits on ``sock``: its reads end at once (it may be closed)."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def drop_partial(part: Path) -> None:
@@ -351,12 +453,21 @@ def _check_content_range(response: httpx.Response, have: int, size: int, url: st
 
 
 def _check_status(response: httpx.Response, url: str) -> None:
-    if response.status_code == 200:
+    status = response.status_code
+    if status == 200:
         return
-    message = f"{url} answered HTTP {response.status_code}"
-    if response.status_code >= 500:
-        raise TransientError(message)
+    message = f"{url} answered HTTP {status}"
+    if status >= 500 or status == 429:
+        retry_after = _retry_after(response) if status in RETRY_AFTER else None
+        raise TransientError(message, retry_after)
     raise FetchError(message)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in its seconds form; None when absent or a date (the backoff
+    then applies: the terminal's clock is not trusted to compare dates with)."""
+    value = response.headers.get("retry-after", "").strip()
+    return float(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def _check_length_header(response: httpx.Response, limit: int, url: str) -> None:

@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -27,15 +28,16 @@ from base.private import private_dir
 from cache.apply import DOWNLOAD_PREFIX, PARTIAL_DIR, CacheWriter, Progress, SyncBusy
 from cache.fetch import (
     VALIDATOR_SUFFIX,
-    DeadlineError,
     Fetcher,
     FetchError,
     FetchPolicy,
+    Stopped,
     Transfer,
     drop_partial,
     origin_of,
 )
 from cache.trusted import Plan, SyncRefusal, TrustedState
+from cache.upload import UploadReport, upload_audit
 from feeds.format import FeedFormatError, FileEntry, Manifest
 from feeds.model import is_feed_id
 from keys.wire import SIGNED_LIST_LIMIT
@@ -116,6 +118,8 @@ class FeedReport:
 class SyncReport:
     trust_list: TrustListReport
     feeds: list[FeedReport] = field(default_factory=list)
+    audit: UploadReport | None = None
+    """The audit upload's result; None when the data dir has recorded no check."""
 
     @property
     def ok(self) -> bool:
@@ -123,10 +127,13 @@ class SyncReport:
         return self.trust_list.status != failed and all(f.status != failed for f in self.feeds)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "trust_list": self.trust_list.to_json(),
             "feeds": [f.to_json() for f in self.feeds],
         }
+        if self.audit is not None:
+            out["audit"] = self.audit.to_json()
+        return out
 
 
 @dataclass(frozen=True)
@@ -157,13 +164,17 @@ def sync(
     *,
     policy: FetchPolicy | None = None,
     deadline: float | None = None,
+    cancel: threading.Event | None = None,
 ) -> SyncReport:
     """Run one sync of ``data_dir`` from ``server``; never raises for a refusal.
 
     ``policy`` sets retries, backoff, the minimum rate and the deadline;
     ``deadline`` (seconds for the whole sync, else ``$VICHECK_SYNC_DEADLINE``, else
     the policy's) overrides the latter. Redirects are followed by ``cache.fetch``,
-    only within the server's origin."""
+    only within the server's origin. ``cancel``, set from another thread, ends the
+    sync soon after (a blocked read included): each unfinished step fails as
+    cancelled, an apply under way rolls back, and the downloads are kept for the
+    next sync."""
     writer = CacheWriter(data_dir)
     own_client = client is None
     http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
@@ -172,11 +183,15 @@ def sync(
             writer.collect_garbage()
             writer.repair_schema()
             policy = _policy(policy, deadline, writer.warnings)
-            transfer = Transfer(http, policy, origin_of(server))
+            transfer = Transfer(http, policy, origin_of(server), cancel=cancel or threading.Event())
             session = _Session(writer, server.rstrip("/"), root_public, clock, listener, transfer)
-            report = SyncReport(session.sync_trust_list())
-            for feed in feeds:
-                report.feeds.append(session.sync_feed(feed))
+            watching = transfer.cancellable() if cancel is not None else contextlib.nullcontext()
+            with watching:
+                report = SyncReport(session.sync_trust_list())
+                for feed in feeds:
+                    report.feeds.append(session.sync_feed(feed))
+                # After the feeds, never failing them (cache/upload.py).
+                report.audit = upload_audit(writer.data_dir, server, transfer, clock)
             _prune_unsubscribed(writer.data_dir / PARTIAL_DIR, feeds)
             _log(writer.data_dir, report, clock(), writer.warnings, transfer.retries)
             return report
@@ -221,10 +236,10 @@ def _env_seconds(name: str, warnings: list[str], *, allow_zero: bool) -> float |
     return None
 
 
-def _partial_name(feed: str, entry: FileEntry) -> str:
+def _partial_name(feed: str, sha256: bytes) -> str:
     """A partial download's name: its feed and the SHA-256 it must end up with, so a
     later sync continues it only while a manifest still names that hash."""
-    return f"{feed}-{entry.sha256.hex()}{PARTIAL_SUFFIX}"
+    return f"{feed}-{sha256.hex()}{PARTIAL_SUFFIX}"
 
 
 def _partials(folder: Path, feed: str) -> dict[str, Path]:
@@ -361,17 +376,21 @@ class _Session:
         held = None if state is None else state.version
         fetcher = Fetcher(self.transfer)
         workdir: Path | None = None
+        files: _Downloads | None = None
         try:
             if not is_feed_id(feed):  # a hand-edited config.json: never a path or a URL
                 raise FeedFormatError(f"feed id {feed[:40]!r} does not match [a-z0-9-]{{1,32}}")
             workdir = Path(
                 tempfile.mkdtemp(prefix=f"{DOWNLOAD_PREFIX}{feed}-", dir=self.writer.data_dir)
             )
-            report = self._sync_feed(feed, held, fetcher, workdir)
+            files = _Downloads(fetcher, workdir, self.listener, feed, self.partial_dir)
+            report = self._sync_feed(feed, held, files)
         except Exception as exc:  # this feed fails alone, the others still sync (SPEC 7)
             # Never BaseException: KeyboardInterrupt and SystemExit stop the sync,
             # and the transactions of cache.apply leave the cache whole either way.
             report = FeedReport(feed, Status.FAILED, held, held, error=_describe(exc))
+            if files is not None:
+                files.keep()
         finally:
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -391,22 +410,21 @@ class _Session:
             if sha not in keep:
                 drop_partial(path)
 
-    def _sync_feed(
-        self, feed: str, held: int | None, fetcher: Fetcher, workdir: Path
-    ) -> FeedReport:
-        """Bring ``feed`` up to its manifest; the report, or raise why not."""
-        self.transfer.check_deadline()
+    def _sync_feed(self, feed: str, held: int | None, files: _Downloads) -> FeedReport:
+        """Bring ``feed`` up to its manifest; the report, or raise why not. Past the
+        deadline (or cancelled) a feed is not begun: its manifest is not even asked."""
+        self.transfer.check_stop()
         self.trusted.require_trust_list()
         base = f"{self.server}/feeds/{feed}"
         self.listener(SyncEvent(feed, Stage.MANIFEST))
-        data = fetcher.fetch_small(f"{base}/manifest.cose", SIGNED_LIST_LIMIT)
+        data = files.fetcher.fetch_small(f"{base}/manifest.cose", SIGNED_LIST_LIMIT)
         manifest = self.trusted.update_manifest(feed, data)
         if manifest is None:
             self.named[feed] = set()
             return FeedReport(feed, Status.CURRENT, held, held)
         entries = [manifest.snapshot, *manifest.deltas]
         self.named[feed] = {entry.sha256.hex() for entry in entries}
-        files = _Downloads(fetcher, base, workdir, self.listener, feed, self.partial_dir)
+        files.base = base
         method = self._apply(self.trusted.plan(manifest), files)
         state = self.writer.feed_state(feed)
         assert state is not None  # just written
@@ -421,7 +439,7 @@ class _Session:
             try:
                 self._apply_deltas(plan.manifest, plan.deltas, files)
                 return Method.DELTA
-            except DeadlineError:
+            except Stopped:
                 raise  # the snapshot cannot be fetched either: stop here
             except Exception as exc:
                 delta_error = exc
@@ -429,7 +447,7 @@ class _Session:
         try:
             self._apply_snapshot(plan.manifest, chain, files)
         except Exception as exc:
-            if delta_error is None or isinstance(exc, DeadlineError):
+            if delta_error is None or isinstance(exc, Stopped):
                 raise
             raise SyncRefusal(
                 f"{_describe(exc)} (after the delta path failed: {_describe(delta_error)})"
@@ -456,19 +474,23 @@ class _Session:
         )
 
     def _progress(self, feed: str, total: int) -> Progress:
+        """Progress of an apply, which a cancel stops (its transaction rolls back, its
+        files are kept); the deadline does not: what arrived in time is applied."""
+
         def emit(done: int) -> None:
+            self.transfer.check_cancel()
             self.listener(SyncEvent(feed, Stage.APPLY, done, total))
 
         return emit
 
 
 class _Downloads:
-    """Each file of a manifest downloaded at most once per sync, then reused."""
+    """Each file of a manifest downloaded at most once per sync, then reused; from
+    ``base``, the feed's URL, set once its manifest is verified."""
 
     def __init__(
         self,
         fetcher: Fetcher,
-        base: str,
         workdir: Path,
         listener: Listener,
         feed: str,
@@ -476,7 +498,7 @@ class _Downloads:
     ) -> None:
         self.fetcher = fetcher
         self.partial_dir = partial_dir
-        self.base = base
+        self.base = ""
         self.workdir = workdir
         self.listener = listener
         self.feed = feed
@@ -494,7 +516,7 @@ class _Downloads:
 
             try:
                 private_dir(self.partial_dir)
-                held = self.partial_dir / _partial_name(self.feed, entry)
+                held = self.partial_dir / _partial_name(self.feed, entry.sha256)
                 # A UI's first event of a file: what a resumed download already holds.
                 progress(min(held.stat().st_size if held.exists() else 0, entry.size))
                 self.done[key] = self.fetcher.fetch_file(
@@ -504,9 +526,17 @@ class _Downloads:
                     entry.size,
                     entry.sha256,
                     progress,
-                    self.partial_dir / _partial_name(self.feed, entry),
+                    held,
                 )
             except FetchError as exc:
                 self.failed[key] = exc
                 raise
         return self.done[key]
+
+    def keep(self) -> None:
+        """The feed failed: its whole, checked files go back among the partials, so
+        a next sync under the same manifest does not download them again (one that
+        is whole needs no request; its hash is checked again)."""
+        for (_, sha256, _), path in self.done.items():
+            with contextlib.suppress(OSError):
+                os.replace(path, self.partial_dir / _partial_name(self.feed, sha256))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from base.cli import BadTime, Parser, UsageError, parse_iso_time
+from central.auditcli import add_parsers as add_audit_parsers
+from central.auditcli import audit_cmd, device_cmd
 from central.errors import InputError
 from keys.keypair import KeyFileError, KeyPair
 
@@ -102,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     nginx = sub.add_parser("nginx-config", help="print the nginx server block for HOME/public")
     nginx.add_argument("--listen", default="127.0.0.1:8080")
     nginx.add_argument("--dir", type=Path)
+    nginx.add_argument("--audit", help="host:port of `audit serve` (127.0.0.1:8046)")
+    add_audit_parsers(sub, _Parser)
     return parser
 
 
@@ -271,6 +276,7 @@ def _publish(args: argparse.Namespace, home: Path) -> int:
 
 
 def _serve(args: argparse.Namespace, home: Path) -> int:
+    from central.auditserve import audit_beside
     from central.serve import StaticServer
 
     root = args.dir or home / "public"
@@ -278,33 +284,50 @@ def _serve(args: argparse.Namespace, home: Path) -> int:
         raise InputError(f"{root} is not a directory: publish first")
     if args.header_timeout <= 0 or args.idle_timeout <= 0 or args.max_connections < 1:
         raise InputError("timeouts must be positive and --max-connections at least 1")
-    try:
-        server = StaticServer(
-            root,
-            args.host,
-            args.port,
-            args.verbose,
-            header_timeout=args.header_timeout,
-            idle_timeout=args.idle_timeout,
-            max_connections=args.max_connections,
-        )
-    except OSError as exc:
-        raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    print(f"serving {root} on {server.url}", file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    # The feeds and POST /audit/ on one base URL: central/auditserve.py says how.
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: the socket folder goes
+    with audit_beside(home, args.verbose) as handler:
+        try:
+            server = StaticServer(
+                root,
+                args.host,
+                args.port,
+                args.verbose,
+                header_timeout=args.header_timeout,
+                idle_timeout=args.idle_timeout,
+                max_connections=args.max_connections,
+                handler=handler,
+            )
+        except OSError as exc:
+            raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        print(f"serving {root} and audit uploads on {server.url}", file=sys.stderr, flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.close()
     return EXIT_OK
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _nginx(args: argparse.Namespace, home: Path) -> int:
-    from central.nginx import server_block
+    from central.nginx import AUDIT_UPSTREAM, server_block
 
-    print(server_block(args.dir or home / "public", args.listen), end="")
+    audit = args.audit or AUDIT_UPSTREAM
+    print(server_block(args.dir or home / "public", args.listen, audit), end="")
     return EXIT_OK
+
+
+def _device(args: argparse.Namespace, home: Path) -> int:
+    return device_cmd(args, home, _now(args))
+
+
+def _audit(args: argparse.Namespace, home: Path) -> int:
+    return audit_cmd(args, home, _now(args))
 
 
 _COMMANDS = {
@@ -317,4 +340,6 @@ _COMMANDS = {
     "publish": _publish,
     "serve": _serve,
     "nginx-config": _nginx,
+    "device": _device,
+    "audit": _audit,
 }

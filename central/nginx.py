@@ -11,6 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from audit.wire import MAX_BODY_BYTES
+from central.audit import BODY_TIMEOUT
+from central.auditcli import DEFAULT_AUDIT_PORT
+
+AUDIT_UPSTREAM = f"127.0.0.1:{DEFAULT_AUDIT_PORT}"
+"""Where ``central audit serve`` listens by default."""
+
 SERVER_BLOCK = """\
 server {{
     listen {listen};
@@ -32,6 +39,19 @@ server {{
     }}
     location ~ /\\. {{ return 404; }}
     location / {{ return 404; }}
+
+    # Audit uploads from terminals, to `vicheck central audit serve` (uvicorn).
+    location /audit/ {{
+        limit_except POST {{ deny all; }}
+        client_max_body_size {max_body};
+        client_body_timeout {body_timeout}s;
+        proxy_request_buffering on;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_read_timeout {body_timeout}s;
+        proxy_pass http://{audit};
+    }}
 }}
 """
 
@@ -53,9 +73,17 @@ http {{
 """
 
 
-def server_block(root: Path, listen: str = "127.0.0.1:8080") -> str:
-    """The ``server {}`` block to drop into an existing nginx (``conf.d``)."""
-    return SERVER_BLOCK.format(listen=listen, root=Path(root).resolve())
+def server_block(root: Path, listen: str = "127.0.0.1:8080", audit: str = AUDIT_UPSTREAM) -> str:
+    """The ``server {}`` block to drop into an existing nginx (``conf.d``); ``audit``
+    is the host:port of ``central audit serve``, which nginx proxies uploads to,
+    under the same body bound and deadline as the app itself."""
+    return SERVER_BLOCK.format(
+        listen=listen,
+        root=Path(root).resolve(),
+        audit=audit,
+        max_body=MAX_BODY_BYTES,
+        body_timeout=BODY_TIMEOUT,
+    )
 
 
 def standalone(
@@ -65,12 +93,12 @@ def standalone(
     *,
     workers: int = 2,
     user: str | None = None,
+    audit: str = AUDIT_UPSTREAM,
 ) -> str:
     """A whole ``nginx.conf`` that runs in the foreground from ``prefix`` (tests,
     single-purpose hosts). ``user`` names the worker user when started as root."""
-    block = "".join(
-        f"    {line}\n" if line else "\n" for line in server_block(root, listen).splitlines()
-    )
+    lines = server_block(root, listen, audit).splitlines()
+    block = "".join(f"    {line}\n" if line else "\n" for line in lines)
     return STANDALONE.format(
         prefix=Path(prefix).resolve(),
         conf=Path(prefix).resolve() / "nginx.conf",

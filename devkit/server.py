@@ -27,11 +27,14 @@ class Behaviour(TypedDict, total=False):
 
     chunk: int  # bytes per write of a body (with delay_per_chunk)
     delay_per_chunk: float  # seconds to sleep after each chunk
-    fail: set[str]  # answered 503
+    fail: set[str]  # answered 503 (or fail_status)
+    fail_status: int  # the status of fail and fail_first answers, instead of 503
+    retry_after: str  # a Retry-After header on fail and fail_first answers
     append: dict[str, bytes]  # sent after the file, with no Content-Length
     cut: dict[str, int]  # each response: at most this many bytes, then the connection closes
     encoding: str  # a Content-Encoding header on every .gz response
-    fail_first: dict[str, int]  # answered 503 this many more times, then served
+    fail_first: dict[str, int]  # answered 503 (or fail_status) this many more times, then served
+    hang: dict[str, float]  # no answer for this many seconds after the request, then served
     trickle: dict[str, float]  # the body one byte at a time, sleeping this long after each
     ignore_range: set[str]  # Range and If-Range ignored: always the whole file, 200
     redirect: dict[str, str]  # answered 302 with this Location
@@ -65,12 +68,15 @@ class _FaultyHandler(StaticHandler):
         behaviour = self.faults.behaviour
         name = self._name
         if name in behaviour.get("fail", set()):
-            self.send_error(503, "unavailable for this test")
+            self._refuse("unavailable for this test")
             return
         if behaviour.get("fail_first", {}).get(name, 0) > 0:
             behaviour["fail_first"][name] -= 1
-            self.send_error(503, "unavailable for this test, for now")
+            self._refuse("unavailable for this test, for now")
             return
+        hang = behaviour.get("hang", {}).get(name)
+        if hang is not None:
+            time.sleep(hang)
         location = behaviour.get("redirect", {}).get(name)
         if location is not None:
             self.send_response(302)
@@ -87,6 +93,19 @@ class _FaultyHandler(StaticHandler):
             del self.headers["Range"]
             del self.headers["If-Range"]
         super().serve(body)
+
+    def _refuse(self, message: str) -> None:
+        """A failure answer: 503 (or ``fail_status``), with ``retry_after`` if set."""
+        behaviour = self.faults.behaviour
+        status = behaviour.get("fail_status", 503)
+        retry_after = behaviour.get("retry_after")
+        if retry_after is None:
+            self.send_error(status, message)
+            return
+        self.send_response(status, message)
+        self.send_header("Retry-After", retry_after)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def end_headers(self) -> None:
         encoding = self.faults.behaviour.get("encoding")

@@ -19,9 +19,14 @@ from keys.reasons import Verdict
 from terminal.strings import Catalogue, detect_language
 
 if TYPE_CHECKING:  # imported where used: verify and lookup must not pay for them
+    import asyncio
+
+    from terminal.audit_record import Recorder
     from terminal.clock import Clock
     from terminal.config import Config
+    from terminal.scan.codes import InView
     from terminal.scan.sources import FrameSource
+    from terminal.tui.app import VicheckApp
     from terminal.verdict import Checker, CheckResult
 
 EXIT_OK = 0
@@ -98,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     source = verify.add_mutually_exclusive_group(required=True)
     source.add_argument("text", nargs="?", help="the QR text, or - to read it from stdin")
     source.add_argument("--image", help="a picture holding the QR code")
+    verify.add_argument(
+        "--car", help="a picture of the car: its plate is compared with the certificate's"
+    )
 
     scan = sub.add_parser(
         "scan", parents=[common, json_flag, at_flag], help="scan codes from a camera or files"
@@ -128,6 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lookup.add_argument("plate")
     lookup.add_argument("--type", dest="plate_type", help="plate type, two digits")
+
+    plate = sub.add_parser(
+        "plate", parents=[common, json_flag], help="read the plates in a picture of a car"
+    )
+    plate.add_argument("--image", required=True, help="a picture of the car")
+    plate.add_argument(
+        "--province", help="home province, offered for an unreadable one (default: the data dir's)"
+    )
+    from terminal import audit_args  # officers, the device, the audit log (issue 13)
+
+    for check in (verify, scan, lookup):
+        audit_args.add_officer_flag(check)
+    audit_args.add_commands(sub, common, json_flag)
     return parser
 
 
@@ -151,8 +172,10 @@ def main(argv: Sequence[str] | None = None, more: Mapping[str, Handler] | None =
             "verify": _verify,
             "lookup": _lookup,
             "scan": _scan,
+            "plate": _plate,
             None: _ui,
         }
+        handlers.update(_audit_handlers(args.command))
         handlers.update(more or {})
         handler = handlers.get(args.command)
         if handler is None:
@@ -205,7 +228,7 @@ def _pipe_closed() -> int:
 
 
 VERIFY_FLAGS = {"--json", "-h", "--help"}
-VERIFY_OPTIONS = {"--at", "--image", "--data-dir", "--lang"}
+VERIFY_OPTIONS = {"--at", "--image", "--data-dir", "--lang", "--officer", "--car"}
 
 
 def _text_after_dashdash(argv: list[str]) -> list[str]:
@@ -291,25 +314,111 @@ def _checker(args: argparse.Namespace, data_dir: str) -> Checker:
     return Checker(store, config.feeds, clock)
 
 
-def _emit_result(result: CheckResult, args: argparse.Namespace, catalogue: Catalogue) -> int:
+def _emit_result(
+    result: CheckResult, args: argparse.Namespace, catalogue: Catalogue, seen: InView | None = None
+) -> int:
     from terminal.render import result_json, result_text
 
     if args.json:
-        _print_json(result_json(result, catalogue))
+        _print_json(result_json(result, catalogue, seen))
     else:
-        print(result_text(result, catalogue))
+        print(result_text(result, catalogue, seen))
     return VERDICT_EXIT[result.verdict]
 
 
 def _verify(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     checker = _checker(args, data_dir)
     if args.image is not None:
-        text = _read_image(args.image)
+        seen = _read_image(args.image, checker)
+        if args.car is not None:
+            return _verify_car(args, data_dir, catalogue, checker, seen.result, "image", seen)
+        _record(args, data_dir, catalogue, checker, seen.result, "image")
+        return _emit_result(seen.result, args, catalogue, seen)
     elif args.text == "-":
-        return _emit_result(checker.verify(_read_stdin()), args, catalogue)
+        result = checker.verify(_read_stdin())
     else:
-        text = args.text
-    return _emit_result(checker.verify(text.strip()), args, catalogue)
+        result = checker.verify(args.text.strip())
+    if args.car is not None:
+        return _verify_car(args, data_dir, catalogue, checker, result, "typed")
+    _record(args, data_dir, catalogue, checker, result, "typed")
+    return _emit_result(result, args, catalogue)
+
+
+def _verify_car(
+    args: argparse.Namespace,
+    data_dir: str,
+    catalogue: Catalogue,
+    checker: Checker,
+    result: CheckResult,
+    how: str,
+    seen: InView | None = None,
+) -> int:
+    """``verify --car`` (issue 16): the verdict cross-checked with the plate read from
+    the car (``PLATE_MISMATCH``), the plates read under ``car_plates``."""
+    from terminal.plate_cli import PictureUnreadable, car_plates_text, plates_json, verify_with_car
+    from terminal.render import result_json, result_text
+
+    try:
+        result, plates = verify_with_car(result, args.car, _load_config(data_dir).home_province)
+    except PictureUnreadable as exc:
+        raise CliError("BAD_INPUT", str(exc)) from None
+    _record(args, data_dir, catalogue, checker, result, how)
+    if args.json:
+        _print_json({**result_json(result, catalogue, seen), "car_plates": plates_json(plates)})
+    else:
+        print(f"{result_text(result, catalogue, seen)}\n{car_plates_text(plates, catalogue)}")
+    return VERDICT_EXIT[result.verdict]
+
+
+def _plate(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
+    """``vicheck plate --image FILE`` (issue 16): needs no data dir; its home province
+    (offered for an unreadable province character) is used when there is one."""
+    from keys.fields import PROVINCES
+    from terminal.config import Config, ConfigError, NotInitialised
+    from terminal.plate_cli import PictureUnreadable, plate_command
+
+    home = args.province
+    if home is not None and (len(home) != 1 or home not in PROVINCES):
+        raise CliError("BAD_INPUT", f"--province {home!r} is not one of the 31 provinces")
+    if home is None:
+        try:
+            home = Config.load(data_dir).home_province
+        except (NotInitialised, ConfigError):
+            home = None
+    try:
+        return plate_command(args, home, catalogue)
+    except PictureUnreadable as exc:
+        raise CliError("BAD_INPUT", str(exc)) from None
+
+
+def _record(
+    args: argparse.Namespace,
+    data_dir: str,
+    catalogue: Catalogue,
+    checker: Checker,
+    result: CheckResult,
+    how: str,
+) -> None:
+    """The check's audit entry, committed before it answers; a failure to write it
+    is said on stderr and logged, and changes nothing of the answer (issue 13)."""
+    recorder = _recorder(data_dir, catalogue)
+    recorder.record(result, how, checker, args.officer)
+    recorder.close()
+
+
+def _recorder(data_dir: str, catalogue: Catalogue) -> Recorder:
+    from terminal.audit_record import Recorder
+
+    return Recorder(data_dir, catalogue, lambda text: print(text, file=sys.stderr))
+
+
+def _audit_handlers(command: str | None) -> dict[str | None, Handler]:
+    """``officer``, ``device``, ``audit``: loaded only when one of them is run."""
+    if command not in ("officer", "device", "audit"):
+        return {}
+    from terminal.audit_cli import HANDLERS
+
+    return {name: handler for name, handler in HANDLERS.items()}
 
 
 STDIN_LIMIT = 8 * 1024
@@ -338,11 +447,11 @@ def _read_stdin() -> str:
     return text if len(data) > STDIN_LIMIT else text.strip()
 
 
-def _read_image(path: str) -> str:
-    from terminal.scan.image import ImageUnreadable, NoCodeFound, read_code_from_file
+def _read_image(path: str, checker: Checker) -> InView:
+    from terminal.scan.image import ImageUnreadable, NoCodeFound, check_picture
 
     try:
-        return read_code_from_file(path)
+        return check_picture(path, checker)
     except ImageUnreadable as exc:
         raise CliError("BAD_INPUT", str(exc)) from None
     except NoCodeFound as exc:
@@ -357,6 +466,7 @@ def _lookup(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> in
         result = checker.lookup(args.plate, args.plate_type)
     except BadPlate as exc:
         raise CliError("BAD_PLATE", str(exc)) from None
+    _record(args, data_dir, catalogue, checker, result, "lookup")
     return _emit_result(result, args, catalogue)
 
 
@@ -412,6 +522,9 @@ def _configure(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) ->
     finally:
         writer.close()
     Config(root_key, args.server.rstrip("/"), feeds).save(data_dir)
+    from terminal.audit_cli import make_device_key
+
+    make_device_key(data_dir)  # the key that signs the audit log (kept if there is one)
     message = catalogue.text(
         "init.done", data_dir=data_dir, server=args.server, feeds=", ".join(feeds)
     )
@@ -522,6 +635,7 @@ def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
     except SourceError as exc:
         raise CliError("BAD_INPUT", str(exc)) from None
     worst, found = EXIT_OK, False
+    recorder, how = _recorder(data_dir, catalogue), "camera" if source.live else "image"
     try:
         for outcome in scan(source, checker, ScanPipeline(), time.monotonic):
             if outcome.result is None:
@@ -533,14 +647,22 @@ def _scan(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
                 continue
             found = True
             worst = max(worst, VERDICT_EXIT[outcome.result.verdict])
+            recorder.record(outcome.result, how, checker, args.officer)
             if args.json:
-                _print_json({**result_json(outcome.result, catalogue), "source": outcome.label})
+                _print_json(
+                    {
+                        **result_json(outcome.result, catalogue, outcome.in_view),
+                        "source": outcome.label,
+                    }
+                )
             else:
-                print(f"== {outcome.label}\n{result_text(outcome.result, catalogue)}", flush=True)
+                text = result_text(outcome.result, catalogue, outcome.in_view)
+                print(f"== {outcome.label}\n{text}", flush=True)
     except SourceError as exc:  # a single picture that cannot be read (or is a bomb)
         raise CliError("BAD_INPUT", str(exc)) from None
     finally:
         source.close()
+        recorder.close()
     return worst if found else EXIT_USAGE
 
 
@@ -572,7 +694,52 @@ def _ui(args: argparse.Namespace, data_dir: str, catalogue: Catalogue) -> int:
         shift_start=not args.no_shift_start,
         theme_name=f"vicheck-{args.theme}",
     )
-    app.run()
+    runner, ended = _run_app(app, WORKER_GRACE)
     # Textual sets return_code to 1 on an unhandled exception (it has already shown
     # the traceback): SPEC 7 says 1 for anything unexpected, never 0.
-    return EXIT_UNEXPECTED if app.return_code else EXIT_OK
+    code = EXIT_UNEXPECTED if app.return_code else EXIT_OK
+    if not ended:
+        # A sync the app cancelled on quit is still running (a read that will not
+        # wake, a long apply): cut it off rather than keep a blank terminal waiting.
+        # The cache is kill-safe: a snapshot loads into a new slot that one SQLite
+        # transaction swaps in, and a partial download is only ever a prefix that
+        # the next sync checks by hash.
+        print(catalogue.text("sync.cancelled"), file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    runner.close()
+    return code
+
+
+WORKER_GRACE = 1.0
+"""Seconds the officer's terminal waits, once it has quit, for its worker threads: a
+cancelled sync ends within a tenth of that; with Textual's own shutdown before it,
+the process is gone within 2 s of Ctrl+Q (issue 15) either way."""
+
+
+def _run_app(app: VicheckApp, grace: float) -> tuple[asyncio.Runner, bool]:
+    """Run ``app`` on a loop whose worker threads are ours to wait for; its runner
+    (to close) and whether every worker thread ended within ``grace`` s of the exit.
+
+    Not ``app.run()`` alone: ``asyncio.run`` joins the worker threads with no bound
+    (issue 15: a sync blocked on a trickling server kept the process alive)."""
+    import asyncio
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    prefix = "vicheck-worker"
+    runner = asyncio.Runner()
+    loop = runner.get_loop()
+    executor = ThreadPoolExecutor(thread_name_prefix=prefix)
+    loop.set_default_executor(executor)
+    app.run(loop=loop)
+    executor.shutdown(wait=False, cancel_futures=True)
+    until = time.monotonic() + grace
+    for thread in threading.enumerate():
+        if thread.name.startswith(prefix):
+            thread.join(max(until - time.monotonic(), 0.0))
+            if thread.is_alive():
+                return runner, False
+    return runner, True

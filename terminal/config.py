@@ -30,6 +30,11 @@ DATA_DIR_NAMES = (
     "vicheck.db-journal",
     "sync.lock",  # cache.apply.CacheWriter.locked
     "logs",  # cache.sync.LOG_NAME's folder
+    "audit.sqlite",  # audit.store.AUDIT_DB and its SQLite sidecars
+    "audit.sqlite-wal",
+    "audit.sqlite-shm",
+    "audit.sqlite-journal",
+    "device.key",  # audit.device.DEVICE_KEY_NAME
 )
 DATA_DIR_PREFIXES = (".sync-",)  # cache.apply.DOWNLOAD_PREFIX
 """What vicheck keeps in a data dir (tests/test_file_modes.py checks these names

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from keys.fields import CST, civil_from_days
-from terminal.strings import Catalogue
+from keys.reasons import Verdict
+from terminal.strings import EN, Catalogue
 from terminal.verdict import CheckResult
 
 if TYPE_CHECKING:  # cache.sync imports httpx: never on the check path
     from cache.sync import SyncReport
+    from terminal.scan.codes import InView
 
 
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
@@ -46,7 +48,11 @@ def iso(t: float) -> str:
         return f"{sign}{year:04d}-{month:02d}-{day:02d}T{hh:02d}:{mm:02d}:{ss:02d}+08:00"
 
 
-def result_json(result: CheckResult, catalogue: Catalogue) -> dict[str, Any]:
+def result_json(
+    result: CheckResult, catalogue: Catalogue, seen: InView | None = None
+) -> dict[str, Any]:
+    """SPEC section 7's object; for a scanned code, ``seen`` adds what was in view
+    (``terminal.scan.codes.in_view_json``: ``text``, ``in_view``, ``notice``)."""
     cert = result.certificate
     return {
         "verdict": result.verdict.name,
@@ -78,13 +84,30 @@ def result_json(result: CheckResult, catalogue: Catalogue) -> dict[str, Any]:
             for v in result.vehicles
         ],
         "checked_at": iso(result.checked_at),
+        **_in_view_json(seen, catalogue),
     }
 
 
-def result_text(result: CheckResult, catalogue: Catalogue) -> str:
-    """Verdict word first, then the plate to compare with the car, then the reasons."""
+def _in_view_json(seen: InView | None, catalogue: Catalogue) -> dict[str, Any]:
+    if seen is None:
+        return {}
+    from terminal.scan.codes import in_view_json
+
+    return in_view_json(seen, catalogue)
+
+
+def verdict_words(verdict: Verdict, catalogue: Catalogue) -> str:
+    """The verdict once per language: ``VALID``, or ``有效  VALID`` (the English word
+    beside the Chinese one, for an officer from elsewhere or a foreign driver)."""
+    word = catalogue.verdict(verdict.name)
+    return word if catalogue.lang == EN else f"{word}  {verdict.name}"
+
+
+def result_text(result: CheckResult, catalogue: Catalogue, seen: InView | None = None) -> str:
+    """Verdict word first, then the plate to compare with the car, then the reasons
+    (and, for a scanned code, what else was in view or what the code was)."""
     t = catalogue.text
-    lines = [f"{catalogue.verdict(result.verdict.name)}  {result.verdict.name}"]
+    lines = [verdict_words(result.verdict, catalogue)]
     plate = result.plate
     if plate:
         kind = f" ({result.plate_type})" if result.plate_type else ""
@@ -95,6 +118,10 @@ def result_text(result: CheckResult, catalogue: Catalogue) -> str:
         f"  - [{t('severity.' + r.severity.label)}] {catalogue.reason(r.code)}"
         for r in result.reasons
     ]
+    if seen is not None:
+        from terminal.scan.codes import notices
+
+        lines += [f"  ! {printable(line)}" for line in notices(seen, catalogue)]
     if result.certificate is not None:
         lines.append(f"{t('label.issuer')}: {printable(result.certificate.issuer)}")
     lines.append(f"{t('label.checked_at')}: {iso(result.checked_at)}")
@@ -120,6 +147,11 @@ def sync_report_lines(report: SyncReport, catalogue: Catalogue, detailed: bool) 
         else:
             line = f"{feed.feed}: {t('sync.' + feed.status)} v{feed.to_version}"
         lines.append(line + _error(feed.error))
+    audit = report.audit
+    if audit is not None:
+        sent = t("sync.audit_sent", sent=audit.sent, held=audit.held)
+        detail = f"{audit.error}: {audit.detail}" if audit.error else None
+        lines.append(f"{t('label.audit')}: {sent}" + _error(detail))
     return lines
 
 

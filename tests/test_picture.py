@@ -1,5 +1,7 @@
 """Bad pictures are refused before they are decoded (terminal/scan/picture.py): a
-decompression bomb costs nothing, a damaged or unknown file is BAD_INPUT."""
+decompression bomb costs nothing, a damaged or unknown file is BAD_INPUT. Pictures
+that are merely unusual (16 bits a channel, CMYK) are read: they are what scanners
+and print shops produce."""
 
 from __future__ import annotations
 
@@ -10,13 +12,14 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
 from terminal.scan.picture import MAX_PIXELS, PictureError, picture_size
-from tests.support import World
+from tests.support import T0, World, at
 
 VICHECK = str(Path(sys.executable).parent / "vicheck")
 
@@ -83,7 +86,7 @@ def test_the_bound_itself_passes() -> None:
     assert picture_size(png) == ("PNG", side, side)
 
 
-def _run(args: list[str]) -> tuple[int, dict, float]:
+def _run(args: list[str]) -> tuple[int, dict[str, Any], float]:
     """``vicheck`` in a child process: exit status, JSON, the child's peak RSS (MB)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     proc = subprocess.run([VICHECK, *args], capture_output=True, text=True, timeout=60)
@@ -112,3 +115,98 @@ def test_a_decompression_bomb_is_bad_input_in_bounded_memory(
         assert code == 2 and body["error"]["code"] == "BAD_INPUT", body
     assert "megapixels" in body["error"]["message"]
     assert rss < 400, f"peak RSS {rss:.0f} MB"
+
+
+def png_claiming(side: int) -> bytes:
+    """A PNG whose header claims ``side`` x ``side`` pixels, followed by the first rows
+    only: a few KB, the way a decompression bomb arrives."""
+    whole = png_bomb(64)
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    ihdr = b"IHDR" + header
+    return (
+        whole[:8] + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + whole[33:]
+    )
+
+
+def test_a_50000_square_png_of_a_few_kb_is_bad_input_in_bounded_memory(
+    world: World, tmp_path: Path
+) -> None:
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_claiming(50_000))
+    assert bomb.stat().st_size < 4096
+    for args in (["verify", "--json", "--image"], ["scan", "--json", "--source"]):
+        code, body, rss = _run(["--data-dir", str(world.data_dir), *args, str(bomb)])
+        assert code == 2 and body["error"]["code"] == "BAD_INPUT", body
+        assert "50000 x 50000" in body["error"]["message"]
+        assert rss < 400, f"peak RSS {rss:.0f} MB"
+
+
+def _certificate_frame(world: World) -> np.ndarray:
+    from terminal.synthetic.scenes import FRAME_VGA, make_frame
+
+    return make_frame("phone", world.pki.certificate(), 1, FRAME_VGA)
+
+
+def test_a_16_bit_png_is_read(world: World, tmp_path: Path) -> None:
+    """16 bits a channel (a scanner's or a camera app's export): read as 8 bits."""
+    path = tmp_path / "deep.png"
+    assert cv2.imwrite(str(path), _certificate_frame(world).astype(np.uint16) * 257)
+    written = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert written is not None and written.dtype == np.uint16
+    code, body, _ = _run(
+        [
+            "--data-dir",
+            str(world.data_dir),
+            "verify",
+            "--json",
+            "--at",
+            at(T0),
+            "--image",
+            str(path),
+        ]
+    )
+    assert (code, body["verdict"]) == (0, "VALID"), body
+
+
+def test_a_cmyk_jpeg_is_read(world: World, tmp_path: Path) -> None:
+    """CMYK (a print shop's or a scanner's JPEG): converted to colour, then read."""
+    from PIL import Image
+
+    path = tmp_path / "print.jpg"
+    rgb = cv2.cvtColor(_certificate_frame(world), cv2.COLOR_GRAY2RGB)
+    Image.fromarray(rgb).convert("CMYK").save(path, quality=95)
+    assert Image.open(path).mode == "CMYK"
+    code, body, _ = _run(
+        [
+            "--data-dir",
+            str(world.data_dir),
+            "verify",
+            "--json",
+            "--at",
+            at(T0),
+            "--image",
+            str(path),
+        ]
+    )
+    assert (code, body["verdict"]) == (0, "VALID"), body
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".webp"])
+@pytest.mark.parametrize("damage", ["truncated", "garbled"])
+def test_damaged_pictures_are_bad_input(
+    world: World, tmp_path: Path, ext: str, damage: str
+) -> None:
+    ok, data = cv2.imencode(ext, _certificate_frame(world))
+    assert ok
+    raw = bytearray(data.tobytes())
+    if damage == "truncated":
+        raw = raw[: len(raw) // 3]
+    else:  # the header intact, the picture data replaced by noise
+        noise = np.random.default_rng(7).integers(0, 256, len(raw) - 64, dtype=np.uint8)
+        raw[64:] = noise.tobytes()
+    path = tmp_path / f"damaged{ext}"
+    path.write_bytes(bytes(raw))
+    for args in (["verify", "--json", "--image"], ["scan", "--json", "--source"]):
+        code, body, _ = _run(["--data-dir", str(world.data_dir), *args, str(path)])
+        assert code == 2, body
+        assert body["error"]["code"] == "BAD_INPUT", body

@@ -49,15 +49,17 @@ def test_pipeline_reads_common_scenes(category: str) -> None:
 
 
 def test_pipeline_beats_every_single_decoder() -> None:
-    # A small sample; bench/scan.py measures every category at scale.
-    frames = [make_frame(c, TEXT, 11, FRAME_VGA) for c in CATEGORIES]
+    # One 1280x720 frame of every category (the chain is ranked at that size);
+    # bench/scan.py measures every category at scale.
+    frames = [make_frame(c, TEXT, 11) for c in CATEGORIES]
     pipeline = ScanPipeline(budget_s=float("inf"))
-    ours = sum(1 for f in frames if (d := pipeline.decode(f)) and d.text == TEXT)
+    ours = {i for i, f in enumerate(frames) if (d := pipeline.decode(f)) and d.text == TEXT}
     for name, decoder in DECODERS.items():
-        alone = sum(1 for f in frames if TEXT in decoder(f))
-        assert ours >= alone, name
-    assert ours > min(sum(1 for f in frames if TEXT in d(f)) for d in DECODERS.values())
-    assert ours >= 0.8 * len(frames)
+        alone = {i for i, f in enumerate(frames) if TEXT in decoder(f)}
+        assert alone <= ours, name
+    zxing = sum(1 for f in frames if TEXT in DECODERS["zxing"](f))
+    assert len(ours) >= zxing + 3  # deblurring, sharpening and upscaling add reads
+    assert len(ours) >= 0.9 * len(frames)
 
 
 def test_pipeline_prefers_the_certificate_and_reports_other_codes() -> None:

@@ -22,7 +22,7 @@ import pytest
 from bench.data import vehicles
 from cache.apply import PARTIAL_DIR
 from cache.fetch import FetchPolicy
-from cache.sync import DEADLINE_ENV, LOG_NAME, SyncReport, sync
+from cache.sync import DEADLINE_ENV, LOG_NAME, Stage, SyncEvent, SyncReport, sync
 from feeds.writer import Vehicle
 from tests.support import T0, World, served
 from tests.support.sync import SNAPSHOT2, by_feed, flip_byte, publish_good_v2
@@ -231,6 +231,42 @@ def test_a_hash_mismatch_is_never_retried(world: World) -> None:
     assert _partials(world) == {}
 
 
+@pytest.mark.parametrize(
+    ("status", "header", "cap", "wait"),
+    [
+        (503, "1", 30.0, 1.0),  # what the server asked
+        (429, "1", 30.0, 1.0),  # too many requests: a wait, not a refusal
+        (503, "3600", 0.05, 0.05),  # capped
+        (503, "Wed, 21 Oct 2015 07:28:00 GMT", 30.0, 0.0),  # a date: the backoff
+        (429, None, 30.0, 0.0),  # none said: the backoff
+    ],
+)
+def test_retry_after_sets_the_wait_before_a_retry(
+    world: World, status: int, header: str | None, cap: float, wait: float
+) -> None:
+    publish_good_v2(world)
+    world.server.behaviour.update(fail_first={SNAPSHOT2: 1}, fail_status=status)
+    if header is not None:
+        world.server.behaviour["retry_after"] = header
+    report = _sync(world, FetchPolicy(backoff=(0.0,), retry_after_cap=cap))
+    assert report.ok, report.to_json()
+    [retry] = _last_log(world)["retries"]
+    assert f"HTTP {status}" in retry["error"]
+    assert retry["wait"] == wait
+    assert _starts(world, SNAPSHOT2) == [0, 0]
+
+
+def test_a_retry_after_past_the_deadline_fails_the_file_at_once(world: World) -> None:
+    publish_good_v2(world)
+    world.server.behaviour.update(fail={SNAPSHOT2}, retry_after="20")
+    report = _sync(world, FetchPolicy(backoff=(0.0,)), deadline=10)
+    error = _gx(report)["error"]
+    assert "asks to retry after 20 s, past the sync deadline" in error, error
+    assert _starts(world, SNAPSHOT2) == [0]  # neither slept out nor asked again
+    assert _last_log(world)["retries"] == []
+    assert report.feeds[1].status == "current"  # the next feed still syncs
+
+
 # --- deadlines ----------------------------------------------------------------
 
 
@@ -274,6 +310,25 @@ def test_a_deadline_passed_before_a_feed_fails_it_without_fetching(world: World)
     assert [f.status for f in report.feeds] == ["failed", "failed"]
     assert all("sync deadline passed" in (f.error or "") for f in report.feeds)
     assert world.server.requests == []
+
+
+def test_a_download_done_in_time_is_applied_and_no_feed_begins_after_the_deadline(
+    world: World,
+) -> None:
+    publish_good_v2(world)
+    deadline = 3.0
+    began = time.monotonic()
+
+    def slow_apply(event: SyncEvent) -> None:
+        if event.stage == Stage.APPLY:  # the apply outlives the deadline
+            time.sleep(max(began + deadline + 0.1 - time.monotonic(), 0))
+
+    world.server.requests.clear()
+    report = _sync(world, deadline=deadline, listener=slow_apply)
+    assert _gx(report)["status"] == "updated"  # what arrived in time is applied
+    [hot] = [f for f in report.feeds if f.feed == "hot"]
+    assert hot.status == "failed" and "sync deadline passed" in (hot.error or "")
+    assert not [path for path in world.server.requests if "/hot/" in path]
 
 
 # --- redirects ----------------------------------------------------------------

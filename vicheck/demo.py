@@ -20,8 +20,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from audit.device import device_of, ensure_key, public_key
 from cache.store import Store
 from cache.sync import sync
+from central.audit import AuditStore
+from central.auditserve import audit_beside
 from central.generate import generate_into
 from central.issue import issue
 from central.keysconfig import publish_trust_list
@@ -141,10 +144,14 @@ def demo_environment(vehicles: int, emit: Callable[[str], None]) -> Iterator[Dem
         data_dir = Path(tmp) / "terminal"
         emit(f"demo: generating a 桂 registry of {vehicles:,} vehicles, issuing, publishing")
         codes = build_central(home, keys, now, vehicles)
-        with StaticServer(home / "public") as server:
+        with (
+            audit_beside(home) as handler,
+            StaticServer(home / "public", handler=handler) as server,
+        ):
             url = server.url
             config = Config(keys.root.public, url, tuple(f.feed for f in FEEDS), home_province="桂")
             config.save(data_dir)
+            enrol_terminal(home, data_dir, now)
             report = sync(data_dir, url, keys.root.public, config.feeds, time.time)
             for feed in report.feeds:
                 emit(
@@ -154,6 +161,15 @@ def demo_environment(vehicles: int, emit: Callable[[str], None]) -> Iterator[Dem
             if not report.ok:
                 raise RuntimeError(f"demo sync failed: {report.to_json()}")
             yield DemoSetup(config, data_dir, codes)
+
+
+def enrol_terminal(home: Path, data_dir: Path, now: int) -> None:
+    """Give the demo terminal its device key and enrol it on the central side, as an
+    administrator would with ``vicheck device`` and ``central device add``: a sync
+    from the demo terminal then uploads its audit record (F5)."""
+    key = ensure_key(data_dir)
+    with AuditStore.of_home(home) as store:
+        store.add_device(device_of(key), public_key(key), now)
 
 
 class DemoSetup(NamedTuple):

@@ -4,57 +4,91 @@ numpy image, so the pipeline can chain them and the benchmark can rank them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
+from terminal.scan import deblur
+
 Image = np.ndarray
+Point = tuple[float, float]
 Decoder = Callable[[Image], list[str]]
 Step = Callable[[Image], Image]
 
 
-def pyzbar_qr(gray: Image) -> list[str]:
+class Found(NamedTuple):
+    """One code a decoder read, with where it is: so the preview can mark it."""
+
+    text: str
+    corners: tuple[Point, ...]
+    """The code's outline (four corners, clockwise from the top left when the decoder
+    knows them) in the coordinates of the picture the decoder was given."""
+
+
+Locator = Callable[[Image], list[Found]]
+
+
+def pyzbar_located(gray: Image) -> list[Found]:
     """ZBar restricted to QR codes (it would otherwise try every 1-D symbology)."""
     from pyzbar import pyzbar
 
-    return _texts(r.data for r in pyzbar.decode(gray, symbols=[pyzbar.ZBarSymbol.QRCODE]))
+    out = []
+    for r in pyzbar.decode(gray, symbols=[pyzbar.ZBarSymbol.QRCODE]):
+        try:
+            text = r.data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        out.append(Found(text, tuple((float(p.x), float(p.y)) for p in r.polygon)))
+    return out
 
 
-def zxing_qr(gray: Image) -> list[str]:
+def zxing_located(gray: Image) -> list[Found]:
     """zxing-cpp, QR only."""
     import zxingcpp
 
     qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-    results = zxingcpp.read_barcodes(gray, formats=qr_only)
-    return [r.text for r in results if r.valid and r.text]
+    out = []
+    for r in zxingcpp.read_barcodes(gray, formats=qr_only):
+        if r.valid and r.text:
+            p = r.position
+            corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
+            out.append(Found(r.text, tuple((float(c.x), float(c.y)) for c in corners)))
+    return out
 
 
-def opencv_qr(gray: Image) -> list[str]:
+def opencv_located(gray: Image) -> list[Found]:
     """OpenCV's classic QR detector and decoder."""
     return _opencv(cv2.QRCodeDetector(), gray)
 
 
-def opencv_aruco_qr(gray: Image) -> list[str]:
+def opencv_aruco_located(gray: Image) -> list[Found]:
     """OpenCV's ArUco-based QR detector (better finder search, same decoder)."""
     return _opencv(cv2.QRCodeDetectorAruco(), gray)
 
 
-def _opencv(detector: cv2.QRCodeDetector | cv2.QRCodeDetectorAruco, gray: Image) -> list[str]:
+def _opencv(detector: cv2.QRCodeDetector | cv2.QRCodeDetectorAruco, gray: Image) -> list[Found]:
     try:
-        ok, texts, _, _ = detector.detectAndDecodeMulti(gray)
+        ok, texts, points, _ = detector.detectAndDecodeMulti(gray)
     except cv2.error:
         return []
-    return [t for t in texts if t] if ok else []
+    if not ok or points is None:
+        return []
+    return [
+        Found(t, tuple((float(x), float(y)) for x, y in np.asarray(quad).reshape(-1, 2)))
+        for t, quad in zip(texts, points, strict=False)
+        if t
+    ]
 
 
-def _texts(raw: object) -> list[str]:
-    out = []
-    for data in raw:  # type: ignore[attr-defined]
-        try:
-            out.append(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            continue
-    return out
+def texts_only(locate: Locator) -> Decoder:
+    """A locator's texts alone: what the ranking and the tests compare."""
+    return lambda gray: [found.text for found in locate(gray)]
+
+
+def scaled(corners: tuple[Point, ...], fx: float, fy: float) -> tuple[Point, ...]:
+    """``corners`` found on a resized picture, back in the original's coordinates."""
+    return tuple((x * fx, y * fy) for x, y in corners)
 
 
 # --- preprocessing ------------------------------------------------------------
@@ -103,12 +137,28 @@ def sharpen(gray: Image) -> Image:
     return cv2.addWeighted(gray, 1.8, blurred, -0.8, 0)
 
 
-DECODERS: dict[str, Decoder] = {
-    "pyzbar": pyzbar_qr,
-    "zxing": zxing_qr,
-    "opencv": opencv_qr,
-    "opencv-aruco": opencv_aruco_qr,
+def sharpen_twice(gray: Image) -> Image:
+    """A double unsharp mask: defocus wider than one module needs more than one pass."""
+    return sharpen(sharpen(gray))
+
+
+def double_sharpen(gray: Image) -> Image:
+    """Upscaled, then sharpened: a small, far code is also a soft one."""
+    return sharpen(double(gray))
+
+
+def double_clahe(gray: Image) -> Image:
+    """Equalised, then upscaled: a dim or glared screen whose modules are also small."""
+    return double(clahe(gray))
+
+
+LOCATORS: dict[str, Locator] = {
+    "pyzbar": pyzbar_located,
+    "zxing": zxing_located,
+    "opencv": opencv_located,
+    "opencv-aruco": opencv_aruco_located,
 }
+DECODERS: dict[str, Decoder] = {name: texts_only(locate) for name, locate in LOCATORS.items()}
 STEPS: dict[str, Step] = {
     "raw": identity,
     "invert": invert,
@@ -118,4 +168,15 @@ STEPS: dict[str, Step] = {
     "half": half,
     "double": double,
     "sharpen": sharpen,
+    "sharpen2": sharpen_twice,
+    "double-clahe": double_clahe,
+    "double-sharpen": double_sharpen,
+    "unmotion": deblur.unmotion,
+    "unmotion-short": deblur.unmotion_short,
+    "unfocus-4": deblur.defocus(4.5),
+    "unfocus-6": deblur.defocus(6, nsr=0.003),
+    "unfocus-7": deblur.defocus(7, nsr=0.003),
+    "unmotion-full": deblur.unmotion_full,
+    **{f"smear-{n}": deblur.smear_of(n) for n in (8, 12, 16, 20)},
+    "unfocus-6-full": deblur.defocus_full(6),
 }

@@ -1,13 +1,18 @@
-"""Finding a QR code in a picture (``vicheck verify --image``).
+"""Finding the QR codes in a picture (``vicheck verify --image``).
 
-A thin layer over the scanning pipeline: read the file, run the decoder chain,
-say clearly which of "unreadable" or "no code" went wrong. OpenCV and the decoders
-are imported here, lazily, never on the ``verify TEXT`` path.
+A thin layer over the scanning pipeline: read the file, run the whole decoder chain,
+check what it read, and say clearly which of "unreadable" or "no code" went wrong.
+OpenCV and the decoders are imported here, lazily, never on the ``verify TEXT`` path.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from terminal.scan.codes import InView
+    from terminal.verdict import Checker
 
 
 class ImageUnreadable(ValueError):
@@ -18,7 +23,9 @@ class NoCodeFound(LookupError):
     """The picture holds no readable QR code."""
 
 
-def read_code_from_file(path: str | Path) -> str:
+def check_picture(path: str | Path, checker: Checker) -> InView:
+    """Every code in the picture at ``path``, checked (``terminal.scan.codes``)."""
+    from terminal.scan.codes import check_in_view
     from terminal.scan.pipeline import ScanPipeline
     from terminal.scan.sources import SourceError, read_image
 
@@ -26,8 +33,8 @@ def read_code_from_file(path: str | Path) -> str:
         image = read_image(Path(path))
     except SourceError as exc:
         raise ImageUnreadable(str(exc)) from None
-    # A still picture has no next frame to wait for: no time budget.
-    decoded = ScanPipeline(budget_s=float("inf")).decode(image)
+    # A still picture has no next frame to wait for: every attempt, no time budget.
+    decoded = ScanPipeline().decode(image, exhaustive=True)
     if decoded is None:
         raise NoCodeFound(f"no QR code found in {path}")
-    return decoded.text
+    return check_in_view(checker, decoded)

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from terminal.scan.codes import InView, check_in_view
 from terminal.scan.dedupe import RecentCodes
 from terminal.scan.pipeline import Decoded, LiveCadence, ScanPipeline
 from terminal.scan.sources import Frame, FrameSource
@@ -26,6 +27,9 @@ class Outcome(NamedTuple):
     error: str = ""
     """An error code of SPEC section 7 when there is no result; else empty."""
     detail: str = ""
+    in_view: InView | None = None
+    """With ``result``: every certificate's own result when several were in view, and
+    the text read when it was not a certificate."""
 
 
 class Sighting(NamedTuple):
@@ -37,6 +41,8 @@ class Sighting(NamedTuple):
     """The code read, or None (no code, or no picture: ``frame.image`` is None)."""
     result: CheckResult | None
     """The check of a new code; None when there was none or it repeats."""
+    in_view: InView | None = None
+    """With ``result``: the check of everything in view (``terminal.scan.codes``)."""
 
 
 Decode = Callable[[np.ndarray], Decoded | None]
@@ -55,10 +61,16 @@ def sightings(
             yield Sighting(frame, None, None)
             continue
         decoded = decode(frame.image)
-        if decoded is None or (recent is not None and not recent.is_new(decoded.text)):
+        if decoded is None or (recent is not None and not recent.is_new(_key(decoded))):
             yield Sighting(frame, decoded, None)
             continue
-        yield Sighting(frame, decoded, checker.verify(decoded.text.strip()))
+        seen = check_in_view(checker, decoded)
+        yield Sighting(frame, decoded, seen.result, seen)
+
+
+def _key(decoded: Decoded) -> str:
+    """What counts as the same showing: the same certificates in view (or the same text)."""
+    return "\n".join(decoded.certificates) or decoded.text
 
 
 def live_sightings(
@@ -84,15 +96,23 @@ def scan(
     """
     repeats = source.live or source_is_video(source)
     recent = RecentCodes(clock, window) if repeats else None
-    decode = LiveCadence(pipeline).decode if source.live else pipeline.decode
+    decode = LiveCadence(pipeline).decode if source.live else _still(pipeline, repeats)
     for seen in sightings(source.frames(), checker, decode, recent):
         label = seen.frame.label
         if seen.frame.image is None:
             yield Outcome(label, None, None, BAD_INPUT, "not a picture OpenCV can read")
         elif seen.result is not None:
-            yield Outcome(label, seen.result, seen.decoded)
+            yield Outcome(label, seen.result, seen.decoded, in_view=seen.in_view)
         elif seen.decoded is None and not repeats:
             yield Outcome(label, None, None, NO_CODE_FOUND, "no QR code found")
+
+
+def _still(pipeline: ScanPipeline, video: bool) -> Decode:
+    """A still picture gets every attempt (no next frame will show what this one hid);
+    a recorded video the chain as a frame of a camera would."""
+    if video:
+        return pipeline.decode
+    return lambda image: pipeline.decode(image, exhaustive=True)
 
 
 def source_is_video(source: FrameSource) -> bool:

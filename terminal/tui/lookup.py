@@ -1,7 +1,11 @@
 """Plate lookup, when no code is shown: pick the province, type the rest.
 
 Normal form and validation happen as the officer types; the result is the same
-verdict card as a scan.
+verdict card as a scan. Two lists of plates may be offered on the digit keys (the
+fields give up the focus meanwhile, so a digit picks instead of typing; Tab or a
+click types again): the plates the camera read (F4: the best fills the field, Enter
+looks it up) and, after a lookup with no record, the cached plates one commonly
+confused character away (a digit looks that one up at once).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from keys.fields import PROVINCES, is_plate_type, is_valid_plate, normalize_plate
 from terminal.strings import Catalogue
+from terminal.tui.platereading import choices_line
 
 DIGIT_KEYS = "1234567890"
 
@@ -50,8 +55,10 @@ class LookupScreen(Screen[None]):
     """Handed the catalogue, the home province (first in the grid) and where a
     valid plate goes to be looked up."""
 
+    AUTO_FOCUS = ""  # ``on_mount`` focuses the plate; back from a card, offers keep the keys
     BINDINGS: ClassVar = [
-        Binding(d, f"province({i})", show=False) for i, d in enumerate(DIGIT_KEYS)
+        *(Binding(d, f"province({i})", show=False) for i, d in enumerate(DIGIT_KEYS)),
+        Binding("enter", "submit", show=False),
     ]
 
     def __init__(
@@ -64,6 +71,9 @@ class LookupScreen(Screen[None]):
         self.catalogue = catalogue
         self.order = province_order(home_province)
         self.submit_plate = submit_plate
+        self.offers: list[str] = []
+        self.offers_look_up = False
+        """True for the similar plates (a digit looks up), False for plates read."""
 
     def compose(self) -> ComposeResult:
         t = self.catalogue.text
@@ -77,15 +87,56 @@ class LookupScreen(Screen[None]):
             yield PlateInput(self.action_province, placeholder=t("ui.lookup.plate"), id="plate")
             yield Input(placeholder=t("ui.lookup.type"), id="plate-type", max_length=2)
             yield Static("", id="plate-hint", markup=False)
+            yield Static("", id="plate-offers", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#plate", Input).focus()
 
+    def offer_read(self, plates: list[str]) -> None:
+        """The camera's reads, best first: the best fills the field, all are offered."""
+        plate = self.query_one("#plate", Input)
+        plate.value = plates[0]
+        plate.cursor_position = len(plate.value)
+        self._offer(plates, "ui.plate.read", look_up=False)
+
+    def offer_similar(self, plates: list[str]) -> None:
+        """After a lookup with no record: the cached plates one misread away."""
+        if plates:
+            self._offer(plates, "ui.plate.similar", look_up=True)
+        else:
+            self._offer([], "", look_up=False)
+
+    def _offer(self, plates: list[str], key: str, look_up: bool) -> None:
+        self.offers = plates[: len(DIGIT_KEYS) - 1]
+        self.offers_look_up = look_up
+        line = self.catalogue.text(key, choices=choices_line(self.offers)) if plates else ""
+        self.query_one("#plate-offers", Static).update(line)
+        if plates:
+            self.set_focus(None)  # the digits pick now
+
+    def on_key(self, event: Key) -> None:
+        """While plates are offered (no field has the focus), a letter or a province
+        character goes back to typing the plate; digits stay the offers'."""
+        char = event.character
+        if self.focused is None and event.is_printable and char and char not in DIGIT_KEYS:
+            event.stop()
+            plate = self.query_one("#plate", Input)
+            plate.focus()
+            plate.insert_text_at_cursor(char)
+
+    def action_submit(self) -> None:
+        """Enter while no field has the focus (plates offered): look the plate up."""
+        self._submit()
+
     def action_province(self, index: int) -> None:
-        """Digits pick a province while the plate field is still empty; elsewhere
-        they are typed as usual."""
+        """Digits pick a province while the plate field is still empty, an offered
+        plate while plates are offered and no field has the focus; elsewhere they are
+        typed as usual."""
         focused = self.focused
+        if self.offers and not isinstance(focused, Input):
+            self._choose(index)
+            return
         if isinstance(focused, Input) and (focused.id != "plate" or focused.value):
             focused.insert_text_at_cursor(DIGIT_KEYS[index])
             return
@@ -111,12 +162,28 @@ class LookupScreen(Screen[None]):
         hint.update(f"{normal}  {t('ui.lookup.valid') if ok else t('ui.lookup.invalid')}")
         hint.set_class(ok, "ok")
 
+    def _choose(self, index: int) -> None:
+        """Digit ``index`` (0 for "1") while plates are offered."""
+        if index >= len(self.offers):
+            return
+        chosen = self.offers[index]
+        plate = self.query_one("#plate", Input)
+        plate.value = chosen
+        plate.cursor_position = len(chosen)
+        if self.offers_look_up:
+            self._submit()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         plate = normalize_plate(self.query_one("#plate", Input).value)
         plate_type = self.query_one("#plate-type", Input).value.strip() or None
         if event.input.id == "plate" and is_valid_plate(plate) and plate_type is None:
             self.query_one("#plate-type", Input).focus()
             return
+        self._submit()
+
+    def _submit(self) -> None:
+        plate = normalize_plate(self.query_one("#plate", Input).value)
+        plate_type = self.query_one("#plate-type", Input).value.strip() or None
         if not is_valid_plate(plate) or (plate_type is not None and not is_plate_type(plate_type)):
             self.query_one("#plate-hint", Static).update(self.catalogue.text("ui.lookup.invalid"))
             return

@@ -20,13 +20,26 @@ class ScannerState(Message):
 
 
 class Checked(Message):
-    """A check finished: from a code (``how`` = "code") or a plate lookup ("plate")."""
+    """A check finished: from a code (``how`` = "code") or a plate lookup ("plate").
 
-    def __init__(self, result: CheckResult, how: str, at: float) -> None:
+    ``notices``: what the scan said besides the verdict, in words (two certificates
+    in view, with both plates; what a code that is not a certificate looks like).
+    ``similar``: for a lookup with no record, the cached plates one misread away."""
+
+    def __init__(
+        self,
+        result: CheckResult,
+        how: str,
+        at: float,
+        notices: tuple[str, ...] = (),
+        similar: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self.result = result
         self.how = how
         self.at = at
+        self.notices = notices
+        self.similar = similar
 
 
 class SyncProgress(Message):
