@@ -29,9 +29,12 @@ GENESIS: Final = bytes(HASH_SIZE)
 HEAD_DOMAIN: Final = b"vicheck-audit-head-v1\x00"
 """What a head signature starts with, so it can never be taken for any other
 signature the device key might make."""
-HOWS: Final = frozenset({"camera", "wedge", "typed", "lookup", "image"})
+HOWS: Final = frozenset({"camera", "wedge", "typed", "lookup", "image", "car"})
 """How a check came in: the TUI's camera, a scan engine (keyboard wedge), text
-typed or given on the command line, a plate lookup, a picture."""
+typed or given on the command line, a plate lookup, a picture; ``car``: the car's
+plate, read by the camera while a certificate's card was up, changed that card's
+verdict (PLATE_MISMATCH): the terminal's second answer is recorded as its own entry,
+since the log holds what the officer was shown."""
 VERDICTS: Final = frozenset({"VALID", "CHECK", "INVALID", "ALERT"})
 MAX_ENTRY_BYTES: Final = 4096
 MAX_TEXT: Final = 64

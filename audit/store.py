@@ -268,7 +268,7 @@ class AuditLog:
     def held(self) -> int:
         """The highest seq the central side has acknowledged (0: none)."""
         row = self._conn.execute("SELECT held FROM chain WHERE id = 1").fetchone()
-        return 0 if row is None else int(row[0])
+        return 0 if row is None else _seq(row[0], "held")
 
     def base(self) -> Base:
         return self._chain()[1]
@@ -276,7 +276,7 @@ class AuditLog:
     def newest(self) -> int:
         """The seq last appended, as the chain row remembers it (0: none yet)."""
         row = self._conn.execute("SELECT newest FROM chain WHERE id = 1").fetchone()
-        return 0 if row is None else int(row[0])
+        return 0 if row is None else _seq(row[0], "newest")
 
     def chain_device(self) -> str | None:
         """The device whose chain this is (None before the first entry)."""
@@ -338,12 +338,25 @@ class AuditLog:
                     (create_for, GENESIS),
                 )
             return create_for, Base(0, GENESIS, None)
-        signature = None if row[3] is None else bytes(row[3])
-        return str(row[0]), Base(int(row[1]), bytes(row[2]), signature)
+        if type(row[0]) is not str or type(row[2]) is not bytes:
+            raise AuditLogError("the chain row is damaged: its device or base hash is not one")
+        if row[3] is not None and type(row[3]) is not bytes:
+            raise AuditLogError("the chain row is damaged: its base signature is not one")
+        return row[0], Base(_seq(row[1], "base_seq"), row[2], row[3])
 
     def _newest_seq(self, base: Base) -> int:
         newest = self._conn.execute("SELECT max(seq) FROM entries").fetchone()[0]
         return base.seq if newest is None else int(newest)
+
+
+def _seq(value: object, column: str) -> int:
+    """A seq read from the chain row, which anyone holding the file can edit: an
+    integer SQLite can hold, or ``AuditLogError`` naming the column (never a
+    ValueError from deep inside a sync or a verify)."""
+    if type(value) is not int or value < 0:
+        shown = repr(value)[:40]
+        raise AuditLogError(f"the chain row is damaged: {column} is {shown}, not a seq")
+    return value
 
 
 def _sha(body: bytes) -> bytes:

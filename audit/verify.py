@@ -24,7 +24,7 @@ from audit.chain import (
     verify_head,
     verify_signature,
 )
-from audit.store import AuditLog, Row
+from audit.store import AuditLog, AuditLogError, Row
 
 DAMAGED = "DAMAGED"
 ROW = "ROW"
@@ -76,10 +76,16 @@ class Verification:
 
 
 def verify_log(log: AuditLog, public_key: bytes) -> Verification:
-    """Check the whole of ``log`` against the device key ``public_key``."""
-    named = log.chain_device()
+    """Check the whole of ``log`` against the device key ``public_key``. A chain row
+    that cannot be read (edited to hold text where a number goes) is a finding too:
+    the log's own record of where it starts, and how far it was sent, was altered."""
+    try:
+        named = log.chain_device()
+        base = log.base()
+        held = log.held
+    except AuditLogError as exc:
+        return Verification(None, 1, 0, 0, Finding(1, ROW, str(exc)))
     device = named or device_id(public_key)
-    base = log.base()
     last = base.seq
     finding = _check_device(named, public_key, base.seq + 1)
     if finding is None and base.signature is not None:
@@ -97,8 +103,11 @@ def verify_log(log: AuditLog, public_key: bytes) -> Verification:
             break
         want_seq, want_prev, last = entry.seq + 1, entry_hash(entry), entry.seq
     if finding is None:
-        finding = _check_end(last, log.newest(), log.held)
-    return Verification(named, base.seq + 1, last, log.held, finding)
+        try:
+            finding = _check_end(last, log.newest(), held)
+        except AuditLogError as exc:
+            finding = Finding(last + 1, ROW, str(exc))
+    return Verification(named, base.seq + 1, last, held, finding)
 
 
 def _entry_of(row: Row, seq: int, prev: bytes) -> tuple[Entry | None, Finding | None]:

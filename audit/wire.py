@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -28,14 +29,29 @@ from audit.chain import (
     is_device_id,
     verify_chain,
 )
+from keys.cbor import is_uint
 
 MAX_ENTRIES: Final = 10_000
 """Most entries in one upload; the terminal sends more in several."""
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 """Largest upload body; the central side refuses more unread (``TOO_LARGE``)."""
 MAX_ANSWER_BYTES: Final = 64 * 1024
+"""Largest answer the terminal reads: an answer is a number and a sentence, and a
+server sending more (a proxy's page, a hostile one) is refused after this much."""
 MAX_DETAIL: Final = 500
 """Longest ``detail`` the terminal keeps from an answer."""
+MAX_STRUCTURE: Final = 16
+"""Most ``[`` and ``{`` in an upload body (it needs three: the body, ``entries``,
+``head``). Counted before parsing: JSON's arrays and objects cost 60 to 70 bytes of
+memory per 2 to 3 bytes of body, so an 8 MiB body of ``[{},{},...]`` would make
+json.loads build 200 MB and spend seconds of CPU for anyone who can reach the
+endpoint; base64, hex and device ids contain neither character."""
+MAX_COMMAS: Final = MAX_ENTRIES + 16
+"""Most ``,`` in an upload body: one between entries, a few between members. With
+``MAX_STRUCTURE`` this bounds what the parser builds to the entries' strings."""
+ERROR_CODE: Final = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+"""What an answer's ``error`` may be: the codes below and any later one spelled
+like them. Anything else (a server's markup, escapes) is not an answer."""
 CONTENT_TYPE: Final = "application/json"
 
 # The refusals of docs/audit.md ("Errors"), with the HTTP status of each.
@@ -112,6 +128,8 @@ def decode_upload(body: bytes, device: str | None = None) -> Upload:
     and the fit with what is held are the receiver's to check."""
     if len(body) > MAX_BODY_BYTES:
         raise WireError(TOO_LARGE, f"an upload is at most {MAX_BODY_BYTES} bytes")
+    if body.count(b"[") + body.count(b"{") > MAX_STRUCTURE or body.count(b",") > MAX_COMMAS:
+        raise WireError(BAD_REQUEST, "not an upload: more arrays, objects or items than one holds")
     obj = _json_object(body, BAD_REQUEST)
     named, items, head = obj.get("device"), obj.get("entries"), obj.get("head")
     if not is_device_id(named):
@@ -135,8 +153,8 @@ def decode_upload(body: bytes, device: str | None = None) -> Upload:
 def _json_object(body: bytes, code: str) -> dict[str, Any]:
     try:
         obj = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise WireError(code, f"not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, an int too long
+        raise WireError(code, f"not JSON: {str(exc)[:200]}") from None
     if not isinstance(obj, dict):
         raise WireError(code, "not a JSON object")
     return obj
@@ -156,7 +174,7 @@ def _head(head: object) -> Head:
         raise WireError(BAD_REQUEST, "head is an object")
     seq, digest, signature = head.get("seq"), head.get("hash"), head.get("signature")
     raw_hash, raw_sig = _hex(digest, HASH_SIZE), _hex(signature, SIGNATURE_SIZE)
-    if type(seq) is not int or seq < 1 or raw_hash is None or raw_sig is None:
+    if not is_uint(seq) or seq < 1 or raw_hash is None or raw_sig is None:
         raise WireError(BAD_REQUEST, "head is {seq, hash (64 hex), signature (128 hex)}")
     return Head(seq, raw_hash, raw_sig)
 
@@ -186,14 +204,16 @@ def decode_answer(status: int, body: bytes) -> Answer:
         raise WireError("BAD_ANSWER", f"an answer is at most {MAX_ANSWER_BYTES} bytes")
     obj = _json_object(body, "BAD_ANSWER")
     held = obj.get("held")
-    if type(held) is not int or held < 0:
+    if not is_uint(held):  # a seq, as entries have them: never a bool, float or 2**63
         raise WireError("BAD_ANSWER", f"HTTP {status}: no held sequence number")
     if status == 200 and "error" not in obj:
         return Answer(held)
     error, detail = obj.get("error"), obj.get("detail", "")
     if status == 200 or not isinstance(error, str) or not isinstance(detail, str):
         raise WireError("BAD_ANSWER", f"HTTP {status}: a refusal without its error code")
-    return Answer(held, error[:64], detail[:MAX_DETAIL])
+    if ERROR_CODE.fullmatch(error) is None:
+        raise WireError("BAD_ANSWER", f"HTTP {status}: the error is not a code")
+    return Answer(held, error, detail[:MAX_DETAIL])
 
 
 def batches(entries: Iterable[Entry]) -> Iterator[list[Entry]]:

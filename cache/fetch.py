@@ -146,10 +146,7 @@ class Transfer:
         def watch() -> None:
             while not ended.is_set():
                 if self.cancel.wait(WATCH_INTERVAL):
-                    with self._lock:
-                        sockets = list(self._sockets)
-                    for sock in sockets:
-                        _shut(sock)
+                    self.shut_down()
                     return
 
         watcher = threading.Thread(target=watch, name="vicheck-sync-cancel", daemon=True)
@@ -158,6 +155,15 @@ class Transfer:
             yield
         finally:
             ended.set()
+
+    def shut_down(self) -> None:
+        """Shut down every socket this sync has open, now: a read blocked or
+        trickled on one ends at once (closing a socket from another thread does
+        not, on Linux). The cancel's watcher, and an upload's own time bound."""
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
 
     def track(self, sock: object) -> None:
         """Remember a socket of this sync, for a cancel to shut down; one that opens

@@ -46,6 +46,20 @@ UNAVAILABLE: Final = "UNAVAILABLE"
 """The store could not take the upload (its lock, its disk): nothing was stored,
 the terminal keeps its entries and tries at the next sync."""
 STATUS_UNAVAILABLE: Final = 503
+MAX_UPLOADS_AT_ONCE: Final = 8
+"""Most uploads the app reads and checks at once; the rest wait ``QUEUE_WAIT``.
+Each holds its body (up to 8 MiB) and, while it is parsed, its entries in memory,
+and the checks run in the thread pool beside the store: without a bound, the
+``limit_concurrency`` connections uvicorn takes could hold gigabytes. Stored
+uploads are serialised by the store's lock anyway, so more at once buys nothing."""
+QUEUE_WAIT: Final = 10.0
+"""Seconds an upload waits for one of the ``MAX_UPLOADS_AT_ONCE`` places before it
+is told to come back (503 ``UNAVAILABLE``, ``Retry-After``): long enough for the
+uploads of a fleet's shift start to pass in turn (each takes milliseconds once its
+body is in, which nginx sees to), short of a terminal's patience."""
+RETRY_AFTER: Final = 60
+"""Seconds a terminal told ``UNAVAILABLE`` is asked to wait (it retries at its next
+sync anyway; the header is for other clients and proxies)."""
 
 
 def answer(held: int, error: str | None = None, detail: str | None = None) -> Response:
@@ -69,8 +83,59 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def build_app(store: AuditStore, clock: Callable[[], float] = time.time) -> Starlette:
-    """The app over an open ``store``; ``clock`` stamps ``received_at``."""
+async def _place(places: asyncio.Semaphore, wait: float) -> bool:
+    """One of the ``places``, waiting at most ``wait`` seconds for it; False if none."""
+    try:
+        async with asyncio.timeout(wait):
+            await places.acquire()
+    except TimeoutError:
+        return False
+    return True
+
+
+def _held(store: AuditStore, device: str) -> int:
+    """``store.held`` under the store's lock: its one connection is shared by the
+    worker threads, and an upload may be in the middle of its transaction."""
+    with store.lock:
+        return store.held(device)
+
+
+async def _take(
+    store: AuditStore, clock: Callable[[], float], request: Request, device: str
+) -> Response:
+    """One upload, in its place: the body under its bound and deadline, the format
+    checked in a worker thread, then the store's verdict."""
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            body = await _body(request)
+        parsed = await run_in_threadpool(decode_upload, body, device)
+    except TimeoutError:
+        return Response(
+            encode_answer(0, TIMEOUT, f"the body took over {BODY_TIMEOUT:g} s"),
+            STATUS_TIMEOUT,
+            media_type=CONTENT_TYPE,
+            headers={"Connection": "close"},
+        )
+    except ClientDisconnect:
+        return Response(status_code=400)  # nobody is there to read it
+    except WireError as exc:
+        held = await run_in_threadpool(_held, store, device)
+        return answer(held, exc.code, exc.detail)
+    try:
+        result = await run_in_threadpool(store.receive, parsed, int(clock()))
+    except (sqlite3.Error, AuditFormatError) as exc:  # locked past its wait, disk full
+        detail = f"the central store cannot take it now: {type(exc).__name__}: {exc}"
+        body = encode_answer(0, UNAVAILABLE, detail)
+        return Response(body, STATUS_UNAVAILABLE, media_type=CONTENT_TYPE)
+    return answer(result.held, result.error, result.detail)
+
+
+def build_app(
+    store: AuditStore, clock: Callable[[], float] = time.time, *, queue_wait: float = QUEUE_WAIT
+) -> Starlette:
+    """The app over an open ``store``; ``clock`` stamps ``received_at``;
+    ``queue_wait`` is ``QUEUE_WAIT`` but for tests."""
+    places = asyncio.Semaphore(MAX_UPLOADS_AT_ONCE)
 
     async def upload(request: Request) -> Response:
         device = request.path_params["device"]
@@ -78,36 +143,28 @@ def build_app(store: AuditStore, clock: Callable[[], float] = time.time) -> Star
             return answer(0, BAD_REQUEST, "an upload is a POST")
         if not is_device_id(device):
             return answer(0, UNKNOWN_DEVICE, "the address names no device id")
-        try:
-            async with asyncio.timeout(BODY_TIMEOUT):
-                body = await _body(request)
-            parsed = await run_in_threadpool(decode_upload, body, device)
-        except TimeoutError:
+        if not await _place(places, queue_wait):
+            detail = f"{MAX_UPLOADS_AT_ONCE} uploads are under way: try at the next sync"
             return Response(
-                encode_answer(0, TIMEOUT, f"the body took over {BODY_TIMEOUT:g} s"),
-                STATUS_TIMEOUT,
+                encode_answer(0, UNAVAILABLE, detail),
+                STATUS_UNAVAILABLE,
                 media_type=CONTENT_TYPE,
-                headers={"Connection": "close"},
+                headers={"Retry-After": str(RETRY_AFTER)},
             )
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody is there to read it
-        except WireError as exc:
-            held = await run_in_threadpool(store.held, device)
-            return answer(held, exc.code, exc.detail)
         try:
-            result = await run_in_threadpool(store.receive, parsed, int(clock()))
-        except (sqlite3.Error, AuditFormatError) as exc:  # locked past its wait, disk full
-            detail = f"the central store cannot take it now: {type(exc).__name__}: {exc}"
-            body = encode_answer(0, UNAVAILABLE, detail)
-            return Response(body, STATUS_UNAVAILABLE, media_type=CONTENT_TYPE)
-        return answer(result.held, result.error, result.detail)
+            return await _take(store, clock, request, device)
+        finally:
+            places.release()
 
-    async def not_found(_request: Request) -> Response:
+    async def not_found(request: Request) -> Response:
+        if request.url.path.startswith("/audit/"):  # /audit/a/b, /audit/: no device
+            return answer(0, UNKNOWN_DEVICE, "the address names no device id")
         return answer(0, BAD_REQUEST, "POST /audit/{device} is the only address here")
 
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
     routes = [
-        Route("/audit/{device}", upload, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
-        Route("/{path:path}", not_found),
+        Route("/audit/{device}", upload, methods=methods),
+        Route("/{path:path}", not_found, methods=methods),
     ]
     return Starlette(routes=routes)
 

@@ -27,13 +27,30 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from audit.wire import CONTENT_TYPE, MAX_ANSWER_BYTES, MAX_BODY_BYTES, TOO_LARGE, encode_answer
+from audit.chain import is_device_id
+from audit.wire import (
+    CONTENT_TYPE,
+    MAX_ANSWER_BYTES,
+    MAX_BODY_BYTES,
+    TOO_LARGE,
+    UNKNOWN_DEVICE,
+    encode_answer,
+)
 from central.audit import BODY_TIMEOUT, AuditStore
-from central.auditapp import UNAVAILABLE, AuditServer, build_app
+from central.auditapp import RETRY_AFTER, UNAVAILABLE, AuditServer, build_app
 from central.serve import HandlerFactory, StaticHandler
 
 PREFIX: Final = "/audit/"
 START_TIMEOUT: Final = 10.0
+MAX_FORWARDING: Final = 16
+"""Most uploads whose bodies the static server reads at once; one more is refused
+at once (503, ``UNAVAILABLE``, ``Retry-After``) and closed. A body may take
+``BODY_TIMEOUT`` to arrive and is held whole in memory, and a connection reading one
+cannot be evicted for a newcomer: without a bound, a few hundred slow bodies (a byte
+a second each) would take every connection of the server that also serves the
+feeds, and 8 MiB each of its memory. With it, uploads hold at most this many
+connections and this many bodies (128 MiB); the terminals refused sync their
+entries next time."""
 LINGER: Final = 2.0
 """Seconds a refused body is read and dropped before closing (``_linger``)."""
 
@@ -57,8 +74,9 @@ class ForwardingHandler(StaticHandler):
     upload app at ``upstream`` (a Unix socket path). The body is read whole, under
     the upload bound and ``BODY_TIMEOUT``, before anything is forwarded."""
 
-    def __init__(self, *args: Any, upstream: str) -> None:
+    def __init__(self, *args: Any, upstream: str, slots: threading.BoundedSemaphore) -> None:
         self.upstream = upstream
+        self.slots = slots
         super().__init__(*args)
 
     def do_POST(self) -> None:
@@ -66,14 +84,29 @@ class ForwardingHandler(StaticHandler):
         if not path.startswith(PREFIX):
             self._refuse(404)
             return
+        device = path[len(PREFIX) :]
+        if not is_device_id(device):  # and so never a byte the upstream request may not carry
+            self._refuse(404, encode_answer(0, UNKNOWN_DEVICE, "the address names no device id"))
+            return
         length = self.headers.get("Content-Length", "")
-        if self.headers.get("Transfer-Encoding") or not length.isdigit():
+        if self.headers.get("Transfer-Encoding") or not length.isascii() or not length.isdigit():
             self._refuse(411)  # a terminal always says its length
             return
         if int(length) > MAX_BODY_BYTES:
             self._refuse(413, encode_answer(0, TOO_LARGE, f"at most {MAX_BODY_BYTES} bytes"))
             return
-        body = self._read_body(int(length))
+        if not self.slots.acquire(blocking=False):
+            detail = f"{MAX_FORWARDING} uploads are under way: try at the next sync"
+            self._refuse(503, encode_answer(0, UNAVAILABLE, detail), RETRY_AFTER)
+            return
+        try:
+            self._upload(PREFIX + device, int(length))
+        finally:
+            self.slots.release()
+
+    def _upload(self, path: str, length: int) -> None:
+        """Read the body, forward it, answer with what the upload app said."""
+        body = self._read_body(length)
         if body is None:
             return
         self.close_connection = self._wants_close()  # the body is read: keep-alive is safe
@@ -108,14 +141,14 @@ class ForwardingHandler(StaticHandler):
             return None
         return b"".join(chunks)
 
-    def _refuse(self, status: int, body: bytes = b"") -> None:
+    def _refuse(self, status: int, body: bytes = b"", retry_after: int | None = None) -> None:
         """Answer a request whose body stays unread, then close as nginx's
         lingering close does: say so (``Connection: close``), stop writing, and
         discard what the client still sends for a moment. Closing at once with
         unread bytes makes the kernel send a reset, which can destroy the answer
         before the client reads it."""
         self.close_connection = True
-        self._reply(status, body)
+        self._reply(status, body, retry_after)
         deadline = time.monotonic() + LINGER
         with contextlib.suppress(OSError):
             self.wfile.flush()
@@ -140,11 +173,13 @@ class ForwardingHandler(StaticHandler):
         finally:
             connection.close()
 
-    def _reply(self, status: int, body: bytes) -> None:
+    def _reply(self, status: int, body: bytes, retry_after: int | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if retry_after is not None:
+            self.send_header("Retry-After", str(retry_after))
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -154,7 +189,8 @@ class ForwardingHandler(StaticHandler):
 @contextlib.contextmanager
 def audit_beside(home: Path, verbose: bool = False) -> Iterator[HandlerFactory]:
     """Run the upload app for ``home`` on a private Unix socket in a thread, and
-    give the static server's handler that forwards to it; stopped on exit."""
+    give the static server's handler that forwards to it (its handlers share one
+    bound of ``MAX_FORWARDING`` uploads at once); stopped on exit."""
     with (
         tempfile.TemporaryDirectory(prefix="vicheck-audit-") as folder,
         AuditStore.of_home(home) as store,
@@ -173,7 +209,8 @@ def audit_beside(home: Path, verbose: bool = False) -> Iterator[HandlerFactory]:
                 time.sleep(0.01)
             if not server.started:
                 raise RuntimeError("the upload service did not start")
-            yield functools.partial(ForwardingHandler, upstream=path)
+            slots = threading.BoundedSemaphore(MAX_FORWARDING)
+            yield functools.partial(ForwardingHandler, upstream=path, slots=slots)
         finally:
             server.stop()
             thread.join(START_TIMEOUT)

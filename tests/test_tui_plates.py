@@ -17,6 +17,7 @@ import pytest
 from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 
+from audit.store import AuditLog
 from bench.plates import DEV
 from terminal.clock import Clock
 from terminal.config import Config
@@ -89,6 +90,11 @@ def _notices(app: VicheckApp) -> list[str]:
     return [n.message for n in app._notifications]
 
 
+def _logged(world: World) -> int:
+    with AuditLog.open(world.data_dir) as log:
+        return log.count()
+
+
 def _car() -> StillCamera:
     image = read_image(CAR)
     assert image is not None
@@ -111,6 +117,13 @@ async def test_card_turns_check_when_the_car_shows_another_plate(world: World) -
         assert (_text(app, "#plate"), _text(app, "#car-plate")) == ("桂A12345", CAR_PLATE)
         assert app.screen.query_one("#car-plate", BigText).is_large
         assert [r.code for r in app.history[-1].result.reasons][-1] == "PLATE_MISMATCH"
+        await _until(pilot, lambda: _logged(world) == 2)  # the card's record, a worker's
+    # The log holds both answers the officer was shown: the check, then the card's CHECK.
+    with AuditLog.open(world.data_dir) as log:
+        first, second = log.since(0)
+    assert (first.verdict, first.how) == ("VALID", "wedge")
+    assert (second.verdict, second.how, second.plate) == ("CHECK", "car", "桂A12345")
+    assert second.reasons[-1] == "PLATE_MISMATCH" and second.serial == first.serial
 
 
 @needs_photos

@@ -457,10 +457,18 @@ class VicheckApp(App[None]):
                 return
         before = card.result
         card.show_car(car, cross_check(before, message.candidates))
+        if card.result is not before:  # the verdict changed: the log says so too
+            self._record_car_check(card.result._replace(checked_at=self.clock.now()))
         self.history[:] = [  # in place: the history screen holds this list
             e._replace(result=card.result) if e.result is before else e for e in self.history
         ]
         self._show_shift()
+
+    @work(thread=True, group="audit", exit_on_error=False)
+    def _record_car_check(self, result: CheckResult) -> None:
+        """The card's new answer after the car's plate was read, appended to the audit
+        log off the UI thread (a committed SQLite write)."""
+        self.recorder.record(result, "car", self.checker, self.officer or None)
 
     # --- scan-engine keystrokes, on every screen --------------------------------------
 
