@@ -210,3 +210,42 @@ def test_damaged_pictures_are_bad_input(
         code, body, _ = _run(["--data-dir", str(world.data_dir), *args, str(path)])
         assert code == 2, body
         assert body["error"]["code"] == "BAD_INPUT", body
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (8, 8), (3, 40), (40, 3), (2, 500), (25, 25)])
+def test_a_picture_too_small_for_a_code_is_no_code_found(
+    world: World, tmp_path: Path, shape: tuple[int, int]
+) -> None:
+    """A few pixels of noise (a thumbnail, a cropped icon): the deconvolutions once
+    failed on such sides (exit 1, INTERNAL); now the chain runs on it padded white."""
+    path = tmp_path / "tiny.png"
+    noise = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
+    assert cv2.imwrite(str(path), noise)
+    for args in (["verify", "--json", "--image"], ["scan", "--json", "--source"]):
+        code, body, _ = _run(["--data-dir", str(world.data_dir), *args, str(path)])
+        assert (code, body["error"]["code"]) == (2, "NO_CODE_FOUND"), body
+
+
+def test_a_code_one_pixel_a_module_without_its_quiet_zone_is_read(
+    world: World, tmp_path: Path
+) -> None:
+    """A tight crop at one pixel a module (53 px, under the chain's 64 px minimum):
+    padded, it is read as before, not refused as too small."""
+    from terminal.synthetic.scenes import qr_image
+
+    inner = qr_image(world.pki.certificate(), 1, border=0)  # cropped tight
+    path = tmp_path / "tight.png"
+    assert cv2.imwrite(str(path), inner)
+    code, body, _ = _run(
+        [
+            "--data-dir",
+            str(world.data_dir),
+            "verify",
+            "--json",
+            "--at",
+            at(T0),
+            "--image",
+            str(path),
+        ]
+    )
+    assert (code, body["verdict"]) == (0, "VALID"), body

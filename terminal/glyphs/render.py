@@ -75,8 +75,10 @@ def _glyph(char: str, height: int) -> Bitmap:
 
 
 def compose(text: str, height: int) -> Bitmap:
-    """``text`` as one bitmap ``height`` pixels tall; KeyError for a character not in
-    the table (check with ``missing`` first)."""
+    """``text`` as one bitmap of glyphs ``height`` pixels tall, less the rows below
+    the ink of every one of them (the font's descent: on a 20-row screen a blank band
+    is a size of glyph lost); KeyError for a character not in the table (check with
+    ``missing`` first)."""
     space = gap(height)
     total, rows = 0, [0] * height
     for index, char in enumerate(text):
@@ -84,15 +86,24 @@ def compose(text: str, height: int) -> Bitmap:
         shift = width + (space if index else 0)
         rows = [(row << shift) | g for row, g in zip(rows, glyph_rows, strict=True)]
         total += shift
-    return total, rows
+    return total, rows[: _inked(rows)]
+
+
+def _inked(rows: Sequence[int]) -> int:
+    """How many of ``rows`` there are down to the last with ink (at least one)."""
+    return max((i + 1 for i, row in enumerate(rows) if row), default=1)
 
 
 def measure(text: str, height: int, mode: Mode = Mode.QUADRANT) -> tuple[int, int]:
     """(columns, rows) that ``render`` would take, without drawing."""
     space = gap(height)
-    width = sum(_glyph(c, height)[0] for c in text) + space * max(0, len(text) - 1)
+    glyphs = [_glyph(c, height) for c in text]
+    width = sum(g[0] for g in glyphs) + space * max(0, len(text) - 1)
+    ink = [0] * height
+    for _width, glyph_rows in glyphs:
+        ink = [a | b for a, b in zip(ink, glyph_rows, strict=True)]
     cols, rows = mode.cell
-    return -(-width // cols), -(-height // rows)
+    return -(-width // cols), -(-_inked(ink) // rows)
 
 
 def cells(bitmap: Bitmap, mode: Mode = Mode.QUADRANT) -> list[str]:

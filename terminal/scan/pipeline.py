@@ -5,14 +5,17 @@ step, ``terminal.scan.decoders``) on the synthetic categories of
 ``terminal.synthetic.scenes``: at each place of the chain, the attempt that reads the
 most frames the places before it missed, per millisecond. That ranking (25
 categories, 1280x720; docs/decoder-chain.md has the figures) gives this order:
-zxing-cpp on a half-size frame reads three frames in four in under half a
-millisecond; the full-size frame, inverted, adds the codes too small for half size
-and light-on-dark screens; local contrast equalisation adds dim screens and
-shadows; an unsharp mask adds soft codes at 640x480 (at 1280x720 the ranking finds
-none it alone reads, but it costs 2 ms); deconvolution of a wide defocus disc adds
-the codes far out of focus, of the measured smear (a pixel shorter, then as
-measured) motion blur; upscaling, sharpened, adds small, far codes; narrower and
-wider discs the rest of defocus. A still picture also gets the slow attempts that
+zxing-cpp on a half-size frame reads three frames in four in under a millisecond;
+the full-size frame, inverted, adds the codes too small for half size and
+light-on-dark screens; a threshold against the local mean (half size, then full
+size) adds a glared dark-mode screen and very dim ones; ZBar on the half-size frame
+(which the ranking's still frames do not need, but the aligned mean of a dim clip
+and the very dim screens within the budget do); the deconvolution of the
+disc measured on the frame adds every strength of defocus, of the measured smear
+(half a pixel shorter) the motion blur; ZBar on the binarised half-size frame the
+very dim screens; upscaling, sharpened, small, far codes. The smear as measured, a
+fixed wide disc and an unsharp mask follow for material the ranking's frames do
+not hold (soft codes at 640x480). A still picture also gets the slow attempts that
 only add a read now and then (``STILL_TAIL``).
 
 Each attempt returns every code it sees: a certificate anywhere in view wins over
@@ -34,33 +37,42 @@ from terminal.scan.decoders import DECODERS, LOCATORS, STEPS, Point, scaled
 DEFAULT_CHAIN: tuple[tuple[str, str], ...] = (
     ("zxing", "half"),
     ("zxing", "invert"),
-    ("zxing", "clahe"),
-    ("zxing", "sharpen"),
-    ("zxing", "unfocus-6"),
+    ("zxing", "binarise-half"),
+    ("zxing", "binarise"),
+    ("pyzbar", "half"),
+    ("zxing", "unfocus"),
     ("zxing", "unmotion-short"),
+    ("pyzbar", "binarise-half"),
     ("zxing", "double-sharpen"),
     ("zxing", "unmotion"),
-    ("zxing", "unfocus-4"),
-    ("zxing", "unfocus-7"),
+    ("zxing", "unfocus-6"),
+    ("zxing", "sharpen"),
 )
 STILL_TAIL: tuple[tuple[str, str], ...] = (
+    ("zxing", "double-fine-sharpen"),
+    ("pyzbar", "smear-20"),
     ("pyzbar", "unmotion"),
-    ("zxing", "smear-16"),
+    ("zxing", "unmotion-long"),
+    ("zxing", "unfocus-4"),
+    ("zxing", "unfocus-7"),
+    ("zxing", "clahe"),
+    ("zxing", "smear-8"),
     ("zxing", "smear-12"),
+    ("zxing", "smear-16"),
     ("zxing", "smear-20"),
     ("zxing", "unmotion-full"),
     ("pyzbar", "unmotion-full"),
-    ("zxing", "unfocus-6-full"),
-    ("pyzbar", "half"),
+    ("zxing", "unfocus-full"),
     ("pyzbar", "threshold"),
     ("opencv-aruco", "raw"),
 )
-"""Attempts that cost 30 to 150 ms for a read now and then: worth it on a still
-picture (no next frame will come), never within a live frame's budget: smears of
-fixed lengths where the measured one is wrong, deconvolution at full size. ZBar on the
-half-size frame (the very dim screens, read by the live chain's equalisation too),
-on a binarised frame and OpenCV's ArUco detector, the first chain's choices, add no
-read once the rest has run but stay here for material they were chosen for."""
+"""Attempts that cost 12 to 150 ms for a read now and then: worth it on a still
+picture (no next frame will come), never within a live frame's budget: Lanczos
+upscaling, smears half a pixel off the measured one or of fixed lengths where the
+measure is wrong, fixed disc radii, deconvolution at full size, the other
+binarisations. ZBar on a binarised frame and OpenCV's ArUco detector, the first
+chain's choices, add no read once the rest has run but stay last for material they
+were chosen for."""
 STILL_PIXELS = 4_000_000
 """A still picture larger than this (a 50-megapixel phone photo) is read once at full
 size by zxing-cpp, then the chain runs on a copy shrunk to this many pixels: a code
@@ -132,7 +144,7 @@ class ScanPipeline:
         unseen), then ``STILL_TAIL`` if no certificate was read yet.
         """
         start = self.timer()
-        gray = to_gray(frame)
+        gray = _at_least(to_gray(frame), MIN_SIDE)
         found: dict[str, tuple[str, float, tuple[Point, ...]]] = {}
         full_h, full_w = gray.shape
         if exhaustive and gray.size > STILL_PIXELS:
@@ -230,6 +242,26 @@ class LiveCadence:
         if len(frames) > 1 and max(focuses) <= STEADY_FOCUS_RATIO * max(min(focuses), 1e-9):
             return aligned_mean(frames)
         return frames[focuses.index(max(focuses))]
+
+
+MIN_SIDE = 64
+"""Pictures narrower or lower than this (pixels) are padded with white to it before
+the chain: the deconvolutions and the half-size steps need room (they failed on
+sides below 26, measured), and no code is lost, since a QR code is at least 21
+modules and white around it is its quiet zone."""
+
+
+def _at_least(gray: np.ndarray, side: int) -> np.ndarray:
+    """``gray``, padded on the right and below (so the code's corners stay where
+    they are) to ``side`` pixels each way when smaller."""
+    h, w = gray.shape
+    if h >= side and w >= side:
+        return gray
+    bottom, right = max(side - h, 0), max(side - w, 0)
+    padded: np.ndarray = cv2.copyMakeBorder(
+        gray, 0, bottom, 0, right, cv2.BORDER_CONSTANT, value=255
+    )
+    return padded
 
 
 STEADY_FOCUS_RATIO = 1.25
