@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import socket
 import sqlite3
 import threading
@@ -34,13 +32,13 @@ from audit.chain import entry_hash, sign_head
 from audit.device import device_of
 from audit.store import AuditLog
 from audit.wire import MAX_BODY_BYTES, MAX_ENTRIES, Head, WireError, decode_upload, encode_upload
-from central import cli
 from central.audit import AUDIT_DB
 from central.auditapp import MAX_UPLOADS_AT_ONCE
-from central.auditserve import MAX_FORWARDING, audit_beside
+from central.auditserve import MAX_FORWARDING
 from central.serve import HandlerFactory, StaticHandler, StaticServer
 from devkit.audit import audit_app, enrol, entries_of, fill_log
-from tests.support import T0, at, run_cli
+from tests.support import T0, run_cli
+from tests.support.audit import central_serve, fresh_copy, init_terminal, publish_home, sync
 
 NOW = int(time.time())
 """Entries made now: young, kept after their acknowledgement unless told otherwise."""
@@ -48,46 +46,12 @@ NOW = int(time.time())
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("central") / "home"
-    for args in (
-        ["init", "--province", "桂"],
-        ["trustlist"],
-        ["registry", "generate", "--province", "桂", "--vehicles", "50", "--as-of", "2026-06"],
-        ["publish", "--feed", "gx", "--scope", "桂"],
-    ):
-        assert cli.main(["--home", str(home), "--at", at(T0), *args]) == 0
-    return home
+    return publish_home(tmp_path_factory, 50)
 
 
 @pytest.fixture()
 def home(published: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "home"
-    shutil.copytree(published, copy)
-    return copy
-
-
-def init_terminal(data_dir: Path, home: Path, url: str) -> None:
-    root = (home / "keys" / "root.pub").read_text().strip()
-    args = ("init", "--root-key", root, "--server", url, "--feed", "gx")
-    assert run_cli(*args, data_dir=data_dir).code == 0
-
-
-def sync(data_dir: Path, **env: str) -> dict[str, Any]:
-    """``vicheck sync --json`` with ``env`` set for it; its report, exit and time."""
-    old = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    started = time.monotonic()
-    try:
-        result = run_cli("sync", "--json", data_dir=data_dir)
-    finally:
-        for name, value in old.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    report: dict[str, Any] = result.json
-    report["exit"], report["seconds"] = result.code, time.monotonic() - started
-    return report
+    return fresh_copy(published, tmp_path)
 
 
 # --- (b) a hostile central server --------------------------------------------------
@@ -273,16 +237,6 @@ def test_a_stalled_answer_keeps_to_the_sync_deadline(
 
 
 # --- (a) an outsider posting to /audit/ -------------------------------------------
-
-
-@contextlib.contextmanager
-def central_serve(home: Path, max_connections: int = 256) -> Iterator[StaticServer]:
-    """What ``vicheck central serve`` runs: the static server forwarding /audit/."""
-    with (
-        audit_beside(home) as handler,
-        StaticServer(home / "public", handler=handler, max_connections=max_connections) as server,
-    ):
-        yield server
 
 
 def port_of(server: StaticServer) -> int:

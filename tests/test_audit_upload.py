@@ -12,7 +12,6 @@ import socket
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,13 +20,12 @@ import pytest
 from audit.store import AuditLog
 from audit.verify import verify_log
 from audit.wire import MAX_BODY_BYTES
-from central import cli
 from central.audit import AUDIT_DB
-from central.auditserve import audit_beside
 from central.nginx import standalone
-from central.serve import StaticServer, free_port
+from central.serve import free_port
 from devkit.audit import audit_app, enrol, entries_of, fill_log
-from tests.support import T0, at, run_cli
+from tests.support import run_cli
+from tests.support.audit import central_serve, fresh_copy, init_terminal, publish_home, sync
 
 NOW = int(time.time())
 """Entries made now: young, so kept after their acknowledgement (30 days)."""
@@ -35,53 +33,12 @@ NOW = int(time.time())
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("central") / "home"
-    for args in (
-        ["init", "--province", "桂"],
-        ["trustlist"],
-        ["registry", "generate", "--province", "桂", "--vehicles", "200", "--as-of", "2026-06"],
-        ["publish", "--feed", "gx", "--scope", "桂"],
-    ):
-        assert cli.main(["--home", str(home), "--at", at(T0), *args]) == 0
-    return home
+    return publish_home(tmp_path_factory, 200)
 
 
 @pytest.fixture()
 def home(published: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the published home per test: its own audit.db."""
-    copy = tmp_path / "home"
-    shutil.copytree(published, copy)
-    return copy
-
-
-@contextlib.contextmanager
-def central_serve(home: Path) -> Iterator[StaticServer]:
-    """What ``vicheck central serve`` runs, in-process: the static server whose
-    handler forwards /audit/ to the upload app."""
-    with audit_beside(home) as handler, StaticServer(home / "public", handler=handler) as server:
-        yield server
-
-
-def init_terminal(data_dir: Path, home: Path, url: str) -> None:
-    root = (home / "keys" / "root.pub").read_text().strip()
-    args = ("init", "--root-key", root, "--server", url, "--feed", "gx")
-    assert run_cli(*args, data_dir=data_dir).code == 0
-
-
-def sync(data_dir: Path, **env: str) -> dict[str, object]:
-    old = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        result = run_cli("sync", "--json", data_dir=data_dir)
-    finally:
-        for name, value in old.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    report: dict[str, object] = result.json
-    report["exit"] = result.code
-    return report
+    return fresh_copy(published, tmp_path)
 
 
 def central_count(home: Path) -> int:
@@ -96,7 +53,7 @@ def test_sync_uploads_through_the_one_base_url(home: Path, tmp_path: Path) -> No
         assert "audit" not in sync(data_dir)  # no check recorded yet: nothing said
         device = enrol(home, fill_log(data_dir, 25, NOW))
         report = sync(data_dir)
-        assert report["exit"] == 0 and report["feeds"][0]["status"] == "current"  # type: ignore[index]
+        assert report["exit"] == 0 and report["feeds"][0]["status"] == "current"
         assert report["audit"] == {"sent": 25, "held": 25}
         assert sync(data_dir)["audit"] == {"sent": 0, "held": 25}  # nothing new: nothing sent
         fill_log(data_dir, 5, NOW)
@@ -113,7 +70,7 @@ def test_refusal_and_offline_never_fail_the_feeds(home: Path, tmp_path: Path) ->
         init_terminal(data_dir, home, server.url)
         key = fill_log(data_dir, 8, NOW)
         report = sync(data_dir)
-        assert report["exit"] == 0 and report["feeds"][0]["status"] == "updated"  # type: ignore[index]
+        assert report["exit"] == 0 and report["feeds"][0]["status"] == "updated"
         audit = report["audit"]
         assert isinstance(audit, dict) and audit["error"] == "UNKNOWN_DEVICE", audit
         assert (audit["sent"], audit["held"]) == (0, 0)
