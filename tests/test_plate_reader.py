@@ -56,6 +56,18 @@ def test_candidates_are_valid_plates_best_first_each_once(reader: PlateReader) -
     assert [c.confidence for c in found] == sorted((c.confidence for c in found), reverse=True)
 
 
+def test_a_grey_camera_frame_is_read_not_crashed(reader: PlateReader) -> None:
+    """An infrared or monochrome camera (and the demo's virtual one) gives one channel:
+    the colour look once raised OpenCV's "bad number of channels" on every card."""
+    grey = cv2.cvtColor(photo("easypr_159.jpg"), cv2.COLOR_BGR2GRAY)
+    found = reader.read(grey)
+    assert all(is_valid_plate(c.plate) for c in found)
+    assert "粤A89311" in [c.plate for c in found]  # the text is still there
+    assert reader.read(grey[:, :, None]) == found
+    bgra = cv2.cvtColor(photo("easypr_159.jpg"), cv2.COLOR_BGR2BGRA)
+    assert reader.read(bgra)[0].plate == "粤A89311"
+
+
 def test_reads_a_cropped_plate(reader: PlateReader) -> None:
     assert reader.read(photo("crop_001.jpg"))[0].plate == "京PL3N67"  # 94 x 24 px
 

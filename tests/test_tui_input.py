@@ -190,6 +190,30 @@ async def test_a_scan_on_the_lookup_screen_is_checked_and_the_typing_kept(
         assert [e.how for e in app.history] == ["code", "plate"]
 
 
+async def test_a_camera_code_while_a_plate_is_typed_is_a_notice_not_a_card(
+    world: World,
+) -> None:
+    """The camera sees a code by itself (the demo's, a phone on the dashboard) while the
+    officer types a plate: a card would take the keys and the next Enter would close
+    it, losing the plate. It is said, and kept in the history; a scan engine's burst,
+    which the officer asked for, still gets its card (the test above)."""
+    app, _cadence = _app(world)
+    async with app.run_test(size=(40, 20)) as pilot:
+        await pilot.press("f2", "1", "a", "1")
+        seen = app.checker.verify(world.pki.certificate())
+        app._answer(seen, "code", "camera")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, LookupScreen)
+        assert app.screen.query_one("#plate", Input).value == "桂a1"
+        assert any(
+            "The camera read a code: VALID 桂A12345" in n.message for n in app._notifications
+        )
+        assert [(e.how, e.result.plate) for e in app.history] == [("code", "桂A12345")]
+        await pilot.press("2", "3", "4", "5")
+        assert app.screen.query_one("#plate", Input).value == "桂a12345"
+
+
 async def test_a_scan_on_the_history_screen_is_checked(world: World) -> None:
     app, cadence = _app(world)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -96,7 +96,9 @@ class PlateReader:
         self._lock = threading.Lock()
 
     def read(self, frame: Frame) -> list[PlateCandidate]:
-        """Every plate seen in ``frame`` (BGR, 8 bits), best first, each plate once."""
+        """Every plate seen in ``frame`` (8 bits: BGR, or grey or BGRA, as a camera
+        gives them), best first, each plate once."""
+        frame = as_bgr(frame)
         with self._lock:
             engine = self._load()
             height, width = frame.shape[:2]
@@ -277,3 +279,18 @@ def _warp(frame: Frame, quad: Quad) -> Frame | None:
         frame, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
     )
     return np.asarray(out, np.uint8)
+
+
+def as_bgr(frame: Frame) -> Frame:
+    """``frame`` as three 8-bit channels: an infrared or monochrome camera gives one
+    (and the colour look and the OCR models want three), a screenshot may carry
+    alpha. Grey plates then have no colour to be found by, only their text."""
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return frame
+    import cv2
+    import numpy as np
+
+    grey = frame.ndim == 2 or frame.shape[2] == 1
+    code = cv2.COLOR_GRAY2BGR if grey else cv2.COLOR_BGRA2BGR
+    source = frame.reshape(frame.shape[:2]) if grey else frame
+    return np.asarray(cv2.cvtColor(source, code), np.uint8)

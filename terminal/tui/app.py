@@ -354,7 +354,7 @@ class VicheckApp(App[None]):
         it is shown, docs/audit.md; a failure to record is said, never changes the
         answer), then to the screen."""
         self.recorder.record(result, recorded_as, self.checker, self.officer or None)
-        self.post_message(Checked(result, how, result.checked_at, notices, similar))
+        self.post_message(Checked(result, how, result.checked_at, notices, similar, recorded_as))
 
     def _record_failed(self, text: str) -> None:
         """The recorder's warning, from a worker's thread: a notice on screen."""
@@ -366,10 +366,21 @@ class VicheckApp(App[None]):
         for screen in self.screen_stack:  # seen when the card goes
             if isinstance(screen, LookupScreen) and message.how == "plate":
                 screen.offer_similar(list(message.similar))
+        if message.source == "camera" and isinstance(self.screen, LookupScreen):
+            # The officer is typing a plate: a card would take the keys and the next
+            # Enter would only close it. Said, kept in the history (F3 shows it).
+            self.notify(self._camera_notice(message.result), timeout=6, markup=False)
+            return
         if not self.held:
             card = self.show_card(message.result, message.how, self.card_seconds, message.notices)
             if self.plate_on_card and self.frame_source is not None and message.how == "code":
                 self._read_plate_for(card, quiet=True)
+
+    def _camera_notice(self, result: CheckResult) -> str:
+        from terminal.render import verdict_words
+
+        words = verdict_words(result.verdict, self.catalogue)
+        return self.t("ui.scan.seen_while_typing", verdict=words, plate=result.plate or "-")
 
     def show_card(
         self, result: CheckResult, how: str, timeout: float, notices: tuple[str, ...] = ()
@@ -422,6 +433,14 @@ class VicheckApp(App[None]):
     def _read_plates(self, frame: Any, card: VerdictCard | None, quiet: bool) -> None:
         try:
             candidates = self.plate_camera.read(frame)
+        # The reader is OpenCV and an OCR engine on whatever the camera gives: a
+        # failure is "no plate read" (said in words when the officer asked, logged
+        # as the worker's error otherwise), never a raw library message on a card.
+        except Exception as exc:
+            if not quiet:
+                message = self.t("ui.plate.failed", detail=type(exc).__name__)
+                self.call_from_thread(self.notify, message, severity="warning", markup=False)
+            return
         finally:
             self.plate_camera.end()
         self.post_message(PlatesRead(candidates, card, quiet))

@@ -24,7 +24,10 @@ class Checked(Message):
 
     ``notices``: what the scan said besides the verdict, in words (two certificates
     in view, with both plates; what a code that is not a certificate looks like).
-    ``similar``: for a lookup with no record, the cached plates one misread away."""
+    ``similar``: for a lookup with no record, the cached plates one misread away.
+    ``source``: where it came from, as the audit log names it ("camera", "wedge",
+    "lookup"): a camera's code arrives unasked, a scan engine's when the officer
+    pulls its trigger."""
 
     def __init__(
         self,
@@ -33,6 +36,7 @@ class Checked(Message):
         at: float,
         notices: tuple[str, ...] = (),
         similar: tuple[str, ...] = (),
+        source: str = "",
     ) -> None:
         super().__init__()
         self.result = result
@@ -40,6 +44,7 @@ class Checked(Message):
         self.at = at
         self.notices = notices
         self.similar = similar
+        self.source = source
 
 
 class SyncProgress(Message):
