@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("central", help="the issuing side: keys, registry, issue, publish, serve")
 
     demo = sub.add_parser(
-        "demo", parents=[common], help="the terminal on demo data (no camera, no server)"
+        "demo",
+        parents=[common],
+        help="the terminal on demo data (no camera or server needed: it brings its own)",
     )
     demo.add_argument("--vehicles", type=int, default=50_000, help="size of the demo registry")
     demo.add_argument(

@@ -96,8 +96,7 @@ async def test_plate_lookup_by_keys_only(world: World) -> None:
         await pilot.press("1")  # the home province (桂, from the gx feed) comes first
         await _type(pilot, "a00001")
         assert "桂A00001" in _text(app, "#plate-hint")
-        await pilot.press("enter")  # to the plate type
-        await pilot.press("enter")  # no type: look it up
+        await pilot.press("enter")  # one Enter: the plate type is optional
         await _settle(app, pilot)
         assert isinstance(app.screen, VerdictCard)
         assert _text(app, "#verdict-word") == "ALERT"
@@ -105,6 +104,20 @@ async def test_plate_lookup_by_keys_only(world: World) -> None:
         await pilot.press("f3")
         table = app.screen.query_one(DataTable)
         assert table.row_count == 1
+
+
+async def test_the_optional_plate_type_is_a_tab_away(world: World) -> None:
+    app = _app(world)
+    async with app.run_test(size=(40, 20)) as pilot:
+        await pilot.press("f2", "1")
+        await _type(pilot, "a12345")
+        await pilot.press("tab")
+        await _type(pilot, "52")  # a type 桂A12345 does not have: no record
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert isinstance(app.screen, VerdictCard)
+        assert app.history[-1].result.plate_type == "52"
+        assert app.history[-1].result.vehicles == ()
 
 
 async def test_lookup_rejects_an_invalid_plate(world: World) -> None:
@@ -187,7 +200,7 @@ def test_snapshots(
         keys = {"lookup": ["f2", "1", "a", "1", "2"], "history": ["escape", "f3"]}
         keys["status"] = ["f9"]
         keys["home"] = ["escape"]
-        keys["plate-card"] = ["f2", "1", *"a12345", "enter", "enter"]
+        keys["plate-card"] = ["f2", "1", *"a12345", "enter"]
         for key in keys.get(screen, []):
             await pilot.press(key)  # type: ignore[attr-defined]
         if screen == "mismatch":  # as a plate read of another car leaves the card

@@ -183,7 +183,7 @@ async def test_a_scan_on_the_lookup_screen_is_checked_and_the_typing_kept(
         assert isinstance(app.screen, LookupScreen)
         assert app.screen.query_one("#plate", Input).value == "桂a1"
         # ... and the person finishes the plate as if nothing had happened.
-        await pilot.press("2", "3", "4", "5", "enter", "enter")
+        await pilot.press("2", "3", "4", "5", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert _shown(app, "#verdict-word") == "VALID"
@@ -324,7 +324,7 @@ async def test_every_check_is_in_the_audit_log_before_its_card(world: World) -> 
         app.officer = "010203"
         await _scan(app, pilot, world.pki.certificate())
         cadence.pause()
-        await pilot.press("escape", "f2", "1", *"a00001", "enter", "enter")
+        await pilot.press("escape", "f2", "1", *"a00001", "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert _verdicts(app) == ["VALID", "ALERT"]

@@ -168,7 +168,7 @@ async def test_f4_without_a_camera_says_so(world: World) -> None:
 async def test_lookup_offers_the_plates_one_misread_away(world: World) -> None:
     app = _app(world)
     async with app.run_test(size=(40, 20)) as pilot:
-        await pilot.press("f2", "1", *"a1z345", "enter", "enter")  # 桂A1Z345: no record
+        await pilot.press("f2", "1", *"a1z345", "enter")  # 桂A1Z345: no record
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, VerdictCard)
@@ -185,8 +185,10 @@ async def test_lookup_offers_the_plates_one_misread_away(world: World) -> None:
 async def test_typing_again_after_the_offers(world: World) -> None:
     app = _app(world)
     async with app.run_test(size=(40, 20)) as pilot:
-        await pilot.press("f2", "1", *"a1z345", "enter", "enter", "escape")
+        await pilot.press("f2", "1", *"a1z345", "enter")
         await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("escape")
         await pilot.pause()
         assert app.screen.focused is None  # the digits are the offers'
         await pilot.press("backspace", "x")  # a letter types again

@@ -174,11 +174,8 @@ class LookupScreen(Screen[None]):
             self._submit()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        plate = normalize_plate(self.query_one("#plate", Input).value)
-        plate_type = self.query_one("#plate-type", Input).value.strip() or None
-        if event.input.id == "plate" and is_valid_plate(plate) and plate_type is None:
-            self.query_one("#plate-type", Input).focus()
-            return
+        """Enter looks the plate up from either field: the plate type is optional (Tab
+        reaches it), and an officer in gloves presses Enter once, as the hint says."""
         self._submit()
 
     def _submit(self) -> None:
