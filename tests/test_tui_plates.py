@@ -182,6 +182,23 @@ async def test_lookup_offers_the_plates_one_misread_away(world: World) -> None:
         assert (_text(app, "#plate"), _text(app, "#verdict-word")) == ("桂A12345", "VALID")
 
 
+async def test_a_plate_with_a_letter_no_plate_has_is_offered_repaired(world: World) -> None:
+    """桂A1234O: O is never on a plate, so it is not a plate at all; the grammar's
+    fix-ups offer 桂A12340 first, one key away (no second typing)."""
+    app = _app(world)
+    async with app.run_test(size=(40, 20)) as pilot:
+        await pilot.press("f2", "1", *"a1234o", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LookupScreen)
+        assert "1 桂A12340" in _text(app, "#plate-offers")
+        assert app.history == []  # nothing was looked up yet
+        await pilot.press("1")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, VerdictCard)
+        assert app.history[-1].result.plate == "桂A12340"
+
+
 async def test_typing_again_after_the_offers(world: World) -> None:
     app = _app(world)
     async with app.run_test(size=(40, 20)) as pilot:

@@ -183,5 +183,17 @@ class LookupScreen(Screen[None]):
         plate_type = self.query_one("#plate-type", Input).value.strip() or None
         if not is_valid_plate(plate) or (plate_type is not None and not is_plate_type(plate_type)):
             self.query_one("#plate-hint", Static).update(self.catalogue.text("ui.lookup.invalid"))
+            if not is_valid_plate(plate):
+                self._offer_repairs(plate)
             return
         self.submit_plate(plate, plate_type)
+
+    def _offer_repairs(self, plate: str) -> None:
+        """A plate typed with a letter no plate has (O for 0, I for 1) or a look-alike
+        in the wrong place: the valid plates the grammar reads it as, one key away
+        (issue 16's fix-ups, as for the camera's reads)."""
+        from terminal.plates.grammar import guesses
+
+        repairs = [g.plate for g in guesses(plate)]
+        if repairs:
+            self._offer(repairs, "ui.plate.repairs", look_up=True)
