@@ -147,25 +147,20 @@ def _certificate_frame(world: World) -> np.ndarray:
     return make_frame("phone", world.pki.certificate(), 1, FRAME_VGA)
 
 
+def _assert_valid_picture(world: World, path: Path) -> None:
+    """``verify --image`` of ``path`` (the world's valid certificate) says VALID."""
+    args = ["--data-dir", str(world.data_dir), "verify", "--json", "--at", at(T0)]
+    code, body, _ = _run([*args, "--image", str(path)])
+    assert (code, body["verdict"]) == (0, "VALID"), body
+
+
 def test_a_16_bit_png_is_read(world: World, tmp_path: Path) -> None:
     """16 bits a channel (a scanner's or a camera app's export): read as 8 bits."""
     path = tmp_path / "deep.png"
     assert cv2.imwrite(str(path), _certificate_frame(world).astype(np.uint16) * 257)
     written = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     assert written is not None and written.dtype == np.uint16
-    code, body, _ = _run(
-        [
-            "--data-dir",
-            str(world.data_dir),
-            "verify",
-            "--json",
-            "--at",
-            at(T0),
-            "--image",
-            str(path),
-        ]
-    )
-    assert (code, body["verdict"]) == (0, "VALID"), body
+    _assert_valid_picture(world, path)
 
 
 def test_a_cmyk_jpeg_is_read(world: World, tmp_path: Path) -> None:
@@ -176,19 +171,7 @@ def test_a_cmyk_jpeg_is_read(world: World, tmp_path: Path) -> None:
     rgb = cv2.cvtColor(_certificate_frame(world), cv2.COLOR_GRAY2RGB)
     Image.fromarray(rgb).convert("CMYK").save(path, quality=95)
     assert Image.open(path).mode == "CMYK"
-    code, body, _ = _run(
-        [
-            "--data-dir",
-            str(world.data_dir),
-            "verify",
-            "--json",
-            "--at",
-            at(T0),
-            "--image",
-            str(path),
-        ]
-    )
-    assert (code, body["verdict"]) == (0, "VALID"), body
+    _assert_valid_picture(world, path)
 
 
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".webp"])
@@ -236,16 +219,4 @@ def test_a_code_one_pixel_a_module_without_its_quiet_zone_is_read(
     inner = qr_image(world.pki.certificate(), 1, border=0)  # cropped tight
     path = tmp_path / "tight.png"
     assert cv2.imwrite(str(path), inner)
-    code, body, _ = _run(
-        [
-            "--data-dir",
-            str(world.data_dir),
-            "verify",
-            "--json",
-            "--at",
-            at(T0),
-            "--image",
-            str(path),
-        ]
-    )
-    assert (code, body["verdict"]) == (0, "VALID"), body
+    _assert_valid_picture(world, path)
