@@ -6,11 +6,8 @@ the retention, and after the central copy lost its newest entries."""
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import socket
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,11 +18,10 @@ from audit.store import AuditLog
 from audit.verify import verify_log
 from audit.wire import MAX_BODY_BYTES
 from central.audit import AUDIT_DB
-from central.nginx import standalone
-from central.serve import free_port
 from devkit.audit import audit_app, enrol, entries_of, fill_log
 from tests.support import run_cli
 from tests.support.audit import central_serve, fresh_copy, init_terminal, publish_home, sync
+from tests.support.nginx import real_nginx
 
 NOW = int(time.time())
 """Entries made now: young, so kept after their acknowledgement (30 days)."""
@@ -164,44 +160,12 @@ def test_forwarder_bounds_the_body_and_keeps_the_static_rules(home: Path, tmp_pa
         assert http.get("/trustlist.cose").status_code == 200  # still serving
 
 
-def _nginx() -> str | None:
-    return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
-    )
-
-
 def test_sync_uploads_through_real_nginx(home: Path, tmp_path: Path) -> None:
-    nginx = _nginx()
-    if nginx is None:
-        pytest.skip("nginx is not installed (make sysdeps installs nginx-light from Debian)")
     data_dir = tmp_path / "t"
     device = enrol(home, fill_log(data_dir, 40, NOW))
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    port = free_port()
     with audit_app(home) as upstream:
-        conf = prefix / "nginx.conf"
-        user = "root" if os.geteuid() == 0 else None
         audit = upstream.removeprefix("http://")
-        text = standalone(home / "public", prefix, f"127.0.0.1:{port}", workers=1, user=user,
-                          audit=audit)  # fmt: skip
-        conf.write_text(text)
-        proc = subprocess.Popen(
-            [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    httpx.get(url + "/trustlist.cose").raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
-                    assert time.monotonic() < deadline, "nginx did not start"
-                    time.sleep(0.05)
+        with real_nginx(home, tmp_path / "nginx", audit) as url:
             init_terminal(data_dir, home, url)
             report = sync(data_dir)
             assert report["exit"] == 0 and report["audit"] == {"sent": 40, "held": 40}, report
@@ -209,8 +173,5 @@ def test_sync_uploads_through_real_nginx(home: Path, tmp_path: Path) -> None:
             assert httpx.get(f"{url}/audit/{device}").status_code == 403  # POST only
             big = httpx.post(f"{url}/audit/{device}", content=b"x" * (MAX_BODY_BYTES + 1))
             assert big.status_code == 413
-        finally:
-            proc.terminate()
-            proc.wait()
     assert central_count(home) == 40
     assert len(entries_of(data_dir)) == 40

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import selectors
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,9 +17,9 @@ import httpx
 import pytest
 
 from central import cli
-from central.nginx import standalone
 from central.serve import StaticServer, free_port
 from tests.support import T0, at, run_cli
+from tests.support.nginx import real_nginx
 
 VICHECK = str(Path(sys.executable).parent / "vicheck")
 
@@ -103,38 +102,8 @@ def test_serve_command_binds_loopback(home: Path, tmp_path: Path) -> None:
         proc.wait()
 
 
-def _nginx() -> str | None:
-    return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
-    )
-
-
 def test_terminal_syncs_through_real_nginx(home: Path, tmp_path: Path) -> None:
-    nginx = _nginx()
-    if nginx is None:
-        pytest.skip("nginx is not installed (make sysdeps installs nginx-light from Debian)")
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    port = free_port()
-    conf = prefix / "nginx.conf"
-    user = "root" if os.geteuid() == 0 else None  # workers must read pytest's 0700 tmp
-    conf.write_text(standalone(home / "public", prefix, f"127.0.0.1:{port}", workers=1, user=user))
-    proc = subprocess.Popen(
-        [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                httpx.get(url + "/trustlist.cose").raise_for_status()
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
-                assert time.monotonic() < deadline, "nginx did not start"
-                time.sleep(0.05)
+    with real_nginx(home, tmp_path / "nginx") as url:
         head = httpx.get(url + "/feeds/gx/snapshot-1.cbor.gz", headers={"Range": "bytes=0-9"})
         assert head.status_code == 206 and "content-encoding" not in head.headers
         etag = head.headers["etag"]
@@ -146,9 +115,6 @@ def test_terminal_syncs_through_real_nginx(home: Path, tmp_path: Path) -> None:
         result = run_cli("sync", "--json", data_dir=data_dir)
         assert result.code == 0, result.out
         assert [f["method"] for f in result.json["feeds"]] == ["snapshot", "snapshot"]
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def test_fleet_of_terminals_syncs_at_once(home: Path, tmp_path: Path) -> None:
