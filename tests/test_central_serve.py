@@ -387,7 +387,7 @@ def test_idle_keepalive_is_closed(home: Path) -> None:
 
 
 def test_flood_of_stuck_clients_stays_bounded_and_serves(home: Path) -> None:
-    bound, flood, timeout = 32, 300, 1.0
+    bound, flood, timeout = 32, 300, 4.0
     data = (home / "public" / SNAPSHOT.lstrip("/")).read_bytes()
     with StaticServer(home / "public", header_timeout=timeout, max_connections=bound) as server:
         socks: list[socket.socket] = []
@@ -398,9 +398,11 @@ def test_flood_of_stuck_clients_stays_bounded_and_serves(home: Path) -> None:
                 with contextlib.suppress(OSError):  # already evicted or refused
                     sock.sendall(PARTIAL)
             started = time.monotonic()
-            answer = httpx.get(server.url + SNAPSHOT, timeout=3)
+            answer = httpx.get(server.url + SNAPSHOT, timeout=timeout)
             assert answer.status_code == 200 and answer.content == data
-            assert time.monotonic() - started < 1.5
+            # Served by evicting a stuck head at once, not by waiting for the heads'
+            # time-out to free a slot (a causal bound, not a speed target).
+            assert time.monotonic() - started < timeout
             closed = _wait_closed(socks, timeout + 3)
             assert len(closed) == flood, f"{flood - len(closed)} sockets still held"
             assert _eventually(lambda: server.open_connections == 0, 2)
